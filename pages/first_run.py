@@ -1,0 +1,33 @@
+"""First run: create the first security-manager account (only on an empty database)."""
+
+import streamlit as st
+
+from portal import accounts
+from portal.ui import state
+from portal.ui.resources import portal_or_stop
+from portal.ui.widgets import errors_shown, source
+
+portal = portal_or_stop()
+st.title("Welcome to the 2FA Portal")
+st.markdown(
+    "This portal has no accounts yet. Create the first **security manager**: the person who "
+    "will add staff, and help them when they lose their phone."
+)
+with st.form("first_run"):
+    username = st.text_input("Username", key="fr_username", max_chars=64)
+    password = st.text_input(
+        "Password", type="password", key="fr_password", help="At least 8 characters."
+    )
+    confirm = st.text_input("Password again", type="password", key="fr_confirm")
+    submitted = st.form_submit_button("Create security manager", type="primary")
+
+if submitted:
+    with errors_shown():
+        user = accounts.create_first_manager(portal, username, password, confirm, source())
+        state.flash(
+            st.session_state,
+            "success",
+            f"Security manager **{user.username}** created. Sign in, then set up two-factor "
+            "authentication for your own account first.",
+        )
+        st.rerun()

@@ -1,0 +1,44 @@
+"""My account: the person's 2FA status at a glance, with the way to the wizard."""
+
+import streamlit as st
+
+from portal import enrolment, manage
+from portal.ui import state
+from portal.ui.nav import link
+from portal.ui.resources import portal_or_stop
+from portal.ui.widgets import show_flashes
+
+portal = portal_or_stop()
+who = state.identity(st.session_state)
+if who is None:
+    st.stop()
+
+st.title(f"Hello, {who.display_name}")
+show_flashes()
+status = enrolment.state(portal, who)
+left = manage.backup_codes_left(portal, who)
+
+if status.enabled:
+    st.success("Two-factor authentication is **on** for your account.", icon="✅")
+    c1, c2 = st.columns(2)
+    c1.metric("Enabled since", f"{status.enabled_at:%d %b %Y}" if status.enabled_at else "-")
+    c2.metric("Backup codes left", left if left is not None else 0)
+    if left is not None and left <= portal.settings.backup_codes_low:
+        st.warning(
+            f"Only {left} backup code(s) left. Generate new ones in *Configure two-factor "
+            "authentication*.",
+            icon="⚠️",
+        )
+elif status.pending:
+    st.warning(
+        "You started setting up two-factor authentication but did not finish. "
+        "Open the wizard to resume or start over.",
+        icon="⚠️",
+    )
+else:
+    st.info(
+        "Two-factor authentication is **off**. Protect your account: it takes two minutes "
+        "and an authenticator app on your phone.",
+        icon="🛡️",
+    )
+link("two_factor")

@@ -1,0 +1,85 @@
+"""Sign in: username and password, then an authenticator code or a backup code."""
+
+import streamlit as st
+
+from portal import accounts, second_factor
+from portal.ui import state
+from portal.ui.resources import portal_or_stop
+from portal.ui.widgets import errors_shown, show_flashes, source
+
+portal = portal_or_stop()
+st.title("Sign in")
+show_flashes()
+waiting = state.pending(st.session_state)
+
+
+def _toggle_backup() -> None:
+    current = state.pending(st.session_state)
+    if current is not None:
+        st.session_state[state.PENDING] = state.PendingSignIn(
+            current.user_id, current.username, current.password_at, not current.backup
+        )
+
+
+def _cancel() -> None:
+    st.session_state.pop(state.PENDING, None)
+
+
+def _signed_in(result_identity, forced: bool = False) -> None:  # type: ignore[no-untyped-def]
+    st.session_state.pop(state.PENDING, None)
+    st.session_state[state.IDENTITY] = result_identity
+    if forced:
+        st.session_state[state.FORCED_WIZARD] = True
+    st.rerun()
+
+
+if waiting is None:
+    with st.form("sign_in"):
+        username = st.text_input("Username", key="si_username", max_chars=256)
+        password = st.text_input("Password", type="password", key="si_password", max_chars=1024)
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        with errors_shown():
+            result = accounts.sign_in_password(portal, username, password, source())
+            if result.next is accounts.Next.CODE:
+                st.session_state[state.PENDING] = state.PendingSignIn(
+                    result.user.id, result.user.username, portal.now()
+                )
+                st.rerun()
+            if result.next is accounts.Next.WIZARD:
+                state.flash(
+                    st.session_state, "info",
+                    "Your security manager reset your two-factor authentication. "
+                    "Set up your authenticator app again now.",
+                )
+            _signed_in(result.identity, forced=result.next is accounts.Next.WIZARD)
+else:
+    if waiting.backup:
+        st.markdown("Enter one of your **backup codes** (each works once).")
+        label, hint = "Backup code", "xxxx-xxxx-xxxx"
+    else:
+        st.markdown("Open your authenticator app and enter the **6-digit code** for this portal.")
+        label, hint = "Authentication code", "123456"
+    with st.form("second_factor"):
+        code = st.text_input(label, key="si_code", placeholder=hint, max_chars=64)
+        submitted = st.form_submit_button("Verify", type="primary")
+    col1, col2 = st.columns(2)
+    col1.button(
+        "Use my authenticator app instead" if waiting.backup else "Use a backup code instead",
+        key="toggle_backup", type="tertiary", on_click=_toggle_backup,
+    )
+    col2.button("Cancel", key="cancel_sign_in", type="tertiary", on_click=_cancel)
+    if submitted:
+        with errors_shown():
+            verified = second_factor.verify_sign_in(
+                portal, waiting.user_id, waiting.password_at, code, source()
+            )
+            left = verified.backup_codes_left
+            if left is not None:
+                kind = "warning" if left <= portal.settings.backup_codes_low else "info"
+                nudge = " Generate new ones soon." if kind == "warning" else ""
+                state.flash(
+                    st.session_state, kind,
+                    f"You signed in with a backup code. {left} backup code(s) left.{nudge}",
+                )
+            _signed_in(verified.identity)

@@ -1,0 +1,191 @@
+"""Accounts: first run, creating people, and the password step of sign-in."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+
+import duckdb
+
+from portal import events, passwords, throttle, validate
+from portal.core import Portal
+from portal.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    PermissionDenied,
+    SetupAlreadyDone,
+    UsernameTaken,
+)
+from portal.models import FactorStatus, Identity, Role, User
+from store import audit as audit_store
+from store import factors as factor_store
+from store import users as user_store
+
+
+class Next(enum.StrEnum):
+    """What the person must do after a correct password."""
+
+    CODE = "code"  # 2FA on: ask for a code or backup code
+    WIZARD = "wizard"  # a manager's reset grant: straight into the setup wizard
+    DONE = "done"  # 2FA off: signed in
+
+
+@dataclasses.dataclass(frozen=True)
+class PasswordOk:
+    """A correct password; with Next.CODE the person is not signed in yet."""
+
+    user: User
+    next: Next
+    identity: Identity | None
+
+
+def needs_first_run(p: Portal) -> bool:
+    with p.db.read() as cur:
+        return user_store.count_users(cur) == 0
+
+
+def create_first_manager(p: Portal, username: str, password: str, confirm: str, source: str) -> User:
+    """The first-run page: creates the first security manager, only on an empty database."""
+    name = validate.username(username)
+    _check_new_password(password, confirm, name)
+    hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
+    with p.db.write() as cur:
+        if user_store.count_users(cur):
+            raise SetupAlreadyDone()
+        user = _insert(p, cur, name, name, Role.SECURITY_MANAGER, hashed)
+        audit_store.insert_event(
+            cur, p.now(), events.ACCOUNT_CREATED, name, name, source, "first security manager"
+        )
+    return user
+
+
+def create_user(
+    p: Portal,
+    actor: Identity | None,
+    username: str,
+    password: str,
+    role: Role = Role.USER,
+    display_name: str = "",
+    source: str = "cli",
+) -> User:
+    """A new account; actor None means the command line (whoever can read the database)."""
+    if actor is not None and not actor.is_manager:
+        raise PermissionDenied()
+    name = validate.username(username)
+    shown = validate.display_name(display_name, name)
+    _check_new_password(password, password, name)
+    hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
+    with p.db.write() as cur:
+        if user_store.get_user_by_username(cur, name) is not None:
+            raise UsernameTaken()
+        user = _insert(p, cur, name, shown, Role(role), hashed)
+        actor_name = actor.username if actor else "cli"
+        audit_store.insert_event(
+            cur, p.now(), events.ACCOUNT_CREATED, actor_name, name, source, f"role {role}"
+        )
+    return user
+
+
+def _insert(
+    p: Portal, cur: duckdb.DuckDBPyConnection, name: str, shown: str, role: Role, hashed: str
+) -> User:
+    try:
+        user_id = user_store.insert_user(cur, name, shown, role, hashed, p.now())
+    except duckdb.ConstraintException as exc:
+        raise UsernameTaken() from exc
+    user = user_store.get_user(cur, user_id)
+    assert user is not None
+    return user
+
+
+def _check_new_password(password: str, confirm: str, username: str) -> None:
+    if password != confirm:
+        raise InvalidInput("The two passwords do not match.")
+    passwords.check_policy(password, username)
+
+
+def list_users(p: Portal) -> list[User]:
+    with p.db.read() as cur:
+        return user_store.list_users(cur)
+
+
+def sign_in_password(p: Portal, username: str, password: str, source: str) -> PasswordOk:
+    """Check the password; never tells whether the username exists (same message, same bcrypt)."""
+    if not username.strip() or not password:
+        raise InvalidInput("Enter your username and password.")
+    subject = throttle.subject_for(username[: validate.MAX_FIELD])
+    with p.db.read() as cur:
+        throttle.check_allowed(p, cur, subject)
+        user = user_store.get_user_by_username(cur, subject)
+    hashed = user.password_hash if user else passwords.dummy_hash(p.settings.bcrypt_rounds)
+    password_ok = passwords.check_password(password[:1024], hashed)
+    if user is None or not password_ok or user.disabled:
+        detail = "account disabled" if user and password_ok else "wrong username or password"
+        with p.db.write() as cur:
+            throttle.record_failure(p, cur, subject, source)
+            audit_store.insert_event(
+                cur, p.now(), events.SIGN_IN_FAILED, None, subject, source, detail
+            )
+        raise InvalidCredentials()
+    now = p.now()
+    with p.db.read() as cur:
+        active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
+    if user.reset_open(now):
+        return PasswordOk(user, Next.WIZARD, use_reset_grant(p, user, source))
+    if user.reset_expires_at is not None and active is None:
+        raise InvalidCredentials(
+            "Your two-factor reset has expired. Ask your security manager for a new one."
+        )
+    if active is not None:
+        return PasswordOk(user, Next.CODE, None)
+    return PasswordOk(user, Next.DONE, complete_sign_in(p, user, source, second_factor=False))
+
+
+def complete_sign_in(p: Portal, user: User, source: str, second_factor: bool) -> Identity:
+    """Record a finished sign-in: clear the throttle, stamp last sign-in, audit it."""
+    now = p.now()
+    with p.db.write() as cur:
+        throttle.clear(cur, user.username)
+        user_store.update_last_sign_in(cur, user.id, now)
+        how = "password and second factor" if second_factor else "password only"
+        audit_store.insert_event(
+            cur, now, events.SIGN_IN_OK, user.username, user.username, source, how
+        )
+    return identity_for(user, now, now if second_factor else None)
+
+
+def identity_for(
+    user: User, signed_in_at: dt.datetime, second_factor_at: dt.datetime | None
+) -> Identity:
+    return Identity(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        signed_in_at=signed_in_at,
+        second_factor_at=second_factor_at,
+        password_at=signed_in_at,
+    )
+
+
+def use_reset_grant(p: Portal, user: User, source: str) -> Identity:
+    """Sign in through a manager's reset grant: used once, then the wizard must follow."""
+    now = p.now()
+    with p.db.write() as cur:
+        if not user_store.consume_reset_grant(cur, user.id, now):
+            raise InvalidCredentials("This reset is no longer valid. Ask your security manager.")
+        throttle.clear(cur, user.username)
+        user_store.update_last_sign_in(cur, user.id, now)
+        audit_store.insert_event(cur, now, events.RESET_USED, user.username, user.username, source)
+        audit_store.insert_event(
+            cur, now, events.SIGN_IN_OK, user.username, user.username, source, "reset grant"
+        )
+    return identity_for(user, now, None)
+
+
+def record_sign_out(p: Portal, identity: Identity, source: str) -> None:
+    with p.db.write() as cur:
+        audit_store.insert_event(
+            cur, p.now(), events.SIGN_OUT, identity.username, identity.username, source
+        )

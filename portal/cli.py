@@ -1,0 +1,128 @@
+"""The `portal` command: serve the app, manage accounts from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from portal import accounts
+from portal.core import open_portal
+from portal.errors import PortalError
+from portal.models import Role
+from portal.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal", description="Two-factor authentication portal (Streamlit + DuckDB)."
+    )
+    parser.add_argument(
+        "--db", help="DuckDB database file (default: $PORTAL_DB or data/portal.duckdb)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web portal (headless Streamlit server)")
+    serve.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+    serve.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--db", dest="sub_db", help="DuckDB database file")
+
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="create an account")
+    add.add_argument("name", help="username (2-64 of a-z 0-9 . _ -)")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    add.add_argument("--display-name", default="", help="name shown in the portal")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.add_argument("--db", dest="sub_db", help="DuckDB database file")
+    lst = user.add_parser("list", help="list accounts")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    lst.add_argument("--db", dest="sub_db", help="DuckDB database file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    db = getattr(args, "sub_db", None) or args.db
+    try:
+        settings = load_settings(db_path=db)
+        if args.command == "serve":
+            return serve(settings.db_path, args.port, args.address)
+        if args.action == "add":
+            return user_add(settings, args)
+        return user_list(settings, args.json)
+    except PortalError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def serve(db_path: str, port: int, address: str) -> int:
+    """Check the database and key first (clear message), then run Streamlit from the project."""
+    settings = load_settings(db_path=db_path)
+    open_portal(settings).db.close()
+    env = dict(os.environ, PORTAL_DB=str(Path(db_path).resolve()))
+    # Streamlit reads .streamlit/config.toml from the working directory: run from the project.
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "app.py"),
+        "--server.port", str(port), "--server.address", address,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    print(f"Portal on http://{address}:{port}  (database {db_path})", flush=True)
+    os.chdir(ROOT)
+    os.execve(sys.executable, cmd, env)
+    return 0  # pragma: no cover
+
+
+def user_add(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        confirm = password
+    else:
+        password = getpass.getpass("Password: ")
+        confirm = getpass.getpass("Password again: ")
+    if password != confirm:
+        print("portal: the two passwords do not match", file=sys.stderr)
+        return 2
+    portal = open_portal(settings)
+    try:
+        user = accounts.create_user(
+            portal, None, args.name, password, Role(args.role), args.display_name, "cli"
+        )
+    finally:
+        portal.db.close()
+    print(f"created {user.username} ({user.role})")
+    return 0
+
+
+def user_list(settings, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+    portal = open_portal(settings)
+    try:
+        users = accounts.list_users(portal)
+    finally:
+        portal.db.close()
+    rows = [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": str(u.role),
+            "disabled": u.disabled,
+            "created_at": u.created_at.isoformat(),
+            "last_sign_in_at": u.last_sign_in_at.isoformat() if u.last_sign_in_at else None,
+        }
+        for u in users
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['username']:<24} {r['role']:<17} {'disabled' if r['disabled'] else ''}")
+    return 0

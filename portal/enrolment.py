@@ -1,0 +1,170 @@
+"""The setup wizard's services: pending key -> verified -> backup codes -> active."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from portal import backup_codes, events, totp
+from portal.accounts import identity_for
+from portal.core import Portal
+from portal.errors import ClockSkew, InvalidCode, InvalidInput, InvalidState, StepUpRequired
+from portal.models import Factor, FactorStatus, Identity
+from portal.second_factor import decrypt_code, encrypt_code, is_fresh, secret_of
+from store import audit as audit_store
+from store import factors as factor_store
+from store import users as user_store
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyView:
+    """What the QR page shows: the key, its otpauth URI and the key grouped for typing."""
+
+    secret: str = dataclasses.field(repr=False)
+    uri: str = dataclasses.field(repr=False)
+
+    @property
+    def grouped(self) -> str:
+        return totp.group_key(self.secret)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrolmentState:
+    enabled: bool
+    enabled_at: dt.datetime | None
+    pending: bool
+    pending_verified: bool
+    pending_started_at: dt.datetime | None
+    codes_issued: bool
+
+
+def state(p: Portal, identity: Identity) -> EnrolmentState:
+    with p.db.read() as cur:
+        active = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+        pending = factor_store.get_factor(cur, identity.user_id, FactorStatus.PENDING)
+        issued = bool(pending and factor_store.list_backup_codes(cur, pending.id))
+    return EnrolmentState(
+        enabled=active is not None,
+        enabled_at=active.activated_at if active else None,
+        pending=pending is not None,
+        pending_verified=bool(pending and pending.verified_at),
+        pending_started_at=pending.created_at if pending else None,
+        codes_issued=issued,
+    )
+
+
+def key_view(p: Portal, identity: Identity, factor: Factor) -> KeyView:
+    secret = secret_of(p, factor)
+    return KeyView(secret, totp.provisioning_uri(secret, identity.username, p.settings.issuer))
+
+
+def start(p: Portal, identity: Identity, source: str) -> KeyView:
+    """A new pending key (replacing any earlier pending one); 2FA stays as it was until finish."""
+    _require_recent_auth(p, identity)
+    secret = totp.new_secret()
+    now = p.now()
+    with p.db.write() as cur:
+        factor_store.delete_factors(cur, identity.user_id, FactorStatus.PENDING)
+        blob = p.cipher.encrypt(secret.encode(), f"totp:{identity.user_id}")
+        factor_store.insert_factor(cur, identity.user_id, blob, now)
+        active = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+        detail = "replacing the current key" if active else "new key"
+        audit_store.insert_event(
+            cur, now, events.WIZARD_STARTED, identity.username, identity.username, source, detail
+        )
+    return KeyView(secret, totp.provisioning_uri(secret, identity.username, p.settings.issuer))
+
+
+def resume(p: Portal, identity: Identity) -> KeyView:
+    """The pending key again (after closing the wizard early)."""
+    return key_view(p, identity, _pending(p, identity))
+
+
+def report_abandoned(p: Portal, identity: Identity, source: str) -> None:
+    st = state(p, identity)
+    if st.pending:
+        with p.db.write() as cur:
+            audit_store.insert_event(
+                cur, p.now(), events.WIZARD_ABANDONED, identity.username, identity.username,
+                source, f"set-up started {st.pending_started_at:%Y-%m-%d %H:%M} UTC not finished",
+            )
+
+
+def verify(p: Portal, identity: Identity, code: str, source: str) -> None:
+    """Check a code against the pending key; a near miss explains the phone's clock."""
+    cleaned = backup_codes.normalise_totp(code[:64])
+    if not cleaned.isdigit() or len(cleaned) != totp.DIGITS:
+        raise InvalidInput(f"Enter the {totp.DIGITS}-digit code shown in your authenticator app.")
+    factor = _pending(p, identity)
+    secret = secret_of(p, factor)
+    now = p.now()
+    step = totp.match_step(secret, cleaned, now, p.settings.totp_window)
+    if step is None:
+        off = totp.skew_steps(secret, cleaned, now, p.settings.skew_hint_steps)
+        if off is not None:
+            raise ClockSkew(off * totp.PERIOD / 60)
+        raise InvalidCode(
+            "That code does not match. Check that you scanned the code shown here and "
+            "type the code your app shows now."
+        )
+    with p.db.write() as cur:
+        factor_store.update_factor_verified(cur, factor.id, step, now)
+        audit_store.insert_event(
+            cur, now, events.WIZARD_VERIFIED, identity.username, identity.username, source
+        )
+
+
+def issue_codes(p: Portal, identity: Identity) -> list[str]:
+    """Backup codes for the verified pending key (the same ones again on a rerun)."""
+    factor = _pending(p, identity)
+    if factor.verified_at is None:
+        raise InvalidState("Verify a code from your app first.")
+    with p.db.write() as cur:
+        existing = factor_store.list_backup_codes(cur, factor.id)
+        if existing:
+            return [decrypt_code(p, identity.user_id, c.code_enc) for c in existing]
+        codes = backup_codes.generate(p.settings.backup_code_count)
+        blobs = [encrypt_code(p, identity.user_id, c) for c in codes]
+        factor_store.insert_backup_codes(cur, identity.user_id, factor.id, blobs, p.now())
+    return codes
+
+
+def finish(p: Portal, identity: Identity, source: str) -> Identity:
+    """Turn the verified key on (replacing an old key and its codes) in one transaction."""
+    factor = _pending(p, identity)
+    now = p.now()
+    with p.db.write() as cur:
+        if factor.verified_at is None or not factor_store.list_backup_codes(cur, factor.id):
+            raise InvalidState("Verify a code and save your backup codes first.")
+        replaced = factor_store.delete_factors(cur, identity.user_id, FactorStatus.ACTIVE)
+        factor_store.update_factor_active(cur, factor.id, now)
+        user_store.update_reset_grant(cur, identity.user_id, None, None, None)
+        event = events.KEY_REPLACED if replaced else events.WIZARD_COMPLETED
+        audit_store.insert_event(
+            cur, now, event, identity.username, identity.username, source, "2FA enabled"
+        )
+    with p.db.read() as cur:
+        user = user_store.get_user(cur, identity.user_id)
+    assert user is not None
+    refreshed = identity_for(user, identity.signed_in_at, now)
+    return dataclasses.replace(refreshed, password_at=identity.password_at)
+
+
+def _pending(p: Portal, identity: Identity) -> Factor:
+    with p.db.read() as cur:
+        factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.PENDING)
+    if factor is None:
+        raise InvalidState("This set-up is no longer in progress. Start again from the menu.")
+    return factor
+
+
+def _require_recent_auth(p: Portal, identity: Identity) -> None:
+    with p.db.read() as cur:
+        active = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+    if active is not None:
+        if not is_fresh(p, identity):
+            raise StepUpRequired()
+        return
+    window = dt.timedelta(minutes=p.settings.step_up_minutes)
+    if identity.password_at is None or p.now() - identity.password_at > window:
+        raise StepUpRequired("Please enter your password again to start the set-up.")

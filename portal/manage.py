@@ -1,0 +1,102 @@
+"""Managing 2FA once it is on: backup codes, the key on another device, deactivation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from portal import backup_codes, events, passwords, throttle
+from portal.core import Portal
+from portal.enrolment import KeyView, key_view
+from portal.errors import InvalidCredentials, InvalidInput, InvalidState
+from portal.models import Factor, FactorStatus, Identity
+from portal.second_factor import decrypt_code, encrypt_code, require_fresh
+from store import audit as audit_store
+from store import factors as factor_store
+from store import users as user_store
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeView:
+    code: str  # displayed form, xxxx-xxxx-xxxx
+    used: bool
+
+
+def backup_codes_left(p: Portal, identity: Identity) -> int | None:
+    """Unused backup codes of the active key, or None when 2FA is off."""
+    with p.db.read() as cur:
+        factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+        if factor is None:
+            return None
+        return sum(1 for c in factor_store.list_backup_codes(cur, factor.id) if c.used_at is None)
+
+
+def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeView]:
+    require_fresh(p, identity)
+    factor = _active(p, identity)
+    with p.db.write() as cur:
+        codes = factor_store.list_backup_codes(cur, factor.id)
+        _audit(p, cur, identity, events.CODES_VIEWED, source)
+    return [
+        CodeView(backup_codes.display(decrypt_code(p, identity.user_id, c.code_enc)), bool(c.used_at))
+        for c in codes
+    ]
+
+
+def regenerate_backup_codes(p: Portal, identity: Identity, source: str) -> list[str]:
+    """New codes for the active key; the old ones stop working at once."""
+    require_fresh(p, identity)
+    factor = _active(p, identity)
+    codes = backup_codes.generate(p.settings.backup_code_count)
+    blobs = [encrypt_code(p, identity.user_id, c) for c in codes]
+    with p.db.write() as cur:
+        factor_store.insert_backup_codes(cur, identity.user_id, factor.id, blobs, p.now())
+        _audit(p, cur, identity, events.CODES_REGENERATED, source)
+    return codes
+
+
+def reveal_key(p: Portal, identity: Identity, source: str) -> KeyView:
+    """The current key again, to add it to another device or app."""
+    require_fresh(p, identity)
+    factor = _active(p, identity)
+    with p.db.write() as cur:
+        _audit(p, cur, identity, events.KEY_REVEALED, source, "set up on another device")
+    return key_view(p, identity, factor)
+
+
+def deactivate(p: Portal, identity: Identity, source: str) -> None:
+    """Turn 2FA off for oneself: the key and backup codes are deleted."""
+    require_fresh(p, identity)
+    with p.db.write() as cur:
+        if not factor_store.delete_factors(cur, identity.user_id):
+            raise InvalidState("Two-factor authentication is already off.")
+        _audit(p, cur, identity, events.DEACTIVATED, source, "by the account holder")
+
+
+def confirm_password(p: Portal, identity: Identity, password: str, source: str) -> Identity:
+    """Re-enter the password (the wizard's first step); returns the identity stamped fresh."""
+    if not password:
+        raise InvalidInput("Enter your password.")
+    with p.db.read() as cur:
+        throttle.check_allowed(p, cur, identity.username)
+        user = user_store.get_user(cur, identity.user_id)
+    if user is None or not passwords.check_password(password[:1024], user.password_hash):
+        with p.db.write() as cur:
+            throttle.record_failure(p, cur, identity.username, source)
+            audit_store.insert_event(
+                cur, p.now(), events.SIGN_IN_FAILED, identity.username, identity.username,
+                source, "wrong password at re-authentication",
+            )
+        raise InvalidCredentials("That password is not correct.")
+    return dataclasses.replace(identity, password_at=p.now())
+
+
+def _active(p: Portal, identity: Identity) -> Factor:
+    with p.db.read() as cur:
+        factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+    if factor is None:
+        raise InvalidState("Two-factor authentication is not enabled.")
+    return factor
+
+
+def _audit(p, cur, identity: Identity, event: str, source: str, detail: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    audit_store.insert_event(cur, p.now(), event, identity.username, identity.username, source, detail)

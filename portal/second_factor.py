@@ -1,0 +1,151 @@
+"""The second factor: authenticator codes and backup codes, at sign-in and for step-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+
+import duckdb
+
+from portal import backup_codes, events, throttle, totp
+from portal.accounts import complete_sign_in, identity_for
+from portal.core import Portal
+from portal.errors import InvalidCode, InvalidCredentials, InvalidInput, StepUpRequired
+from portal.models import Factor, FactorStatus, Identity, User
+from store import audit as audit_store
+from store import factors as factor_store
+from store import users as user_store
+
+SIGN_IN_MINUTES = 5  # how long a correct password waits for its second factor
+
+
+@dataclasses.dataclass(frozen=True)
+class Verified:
+    """A second factor that checked: how, and (for a backup code) how many codes remain."""
+
+    identity: Identity
+    used_backup_code: bool
+    backup_codes_left: int | None
+
+
+def secret_of(p: Portal, factor: Factor) -> str:
+    return p.cipher.decrypt(factor.secret_enc, f"totp:{factor.user_id}").decode()
+
+
+def decrypt_code(p: Portal, user_id: int, blob: bytes) -> str:
+    return p.cipher.decrypt(blob, f"backup:{user_id}").decode()
+
+
+def encrypt_code(p: Portal, user_id: int, code: str) -> bytes:
+    return p.cipher.encrypt(code.encode(), f"backup:{user_id}")
+
+
+def verify_sign_in(
+    p: Portal, user_id: int, password_at: dt.datetime, code: str, source: str
+) -> Verified:
+    """The code step of sign-in, within a few minutes of the correct password."""
+    if p.now() - password_at > dt.timedelta(minutes=SIGN_IN_MINUTES):
+        raise InvalidCredentials("Your sign-in took too long. Please start again.")
+    user = _user(p, user_id)
+    used_backup, left = _check_second_factor(p, user, code, source, "sign-in")
+    identity = complete_sign_in(p, user, source, second_factor=True)
+    return Verified(identity, used_backup, left)
+
+
+def step_up(p: Portal, identity: Identity, code: str, source: str) -> Verified:
+    """Prove the second factor again before a sensitive action; returns a refreshed identity."""
+    user = _user(p, identity.user_id)
+    used_backup, left = _check_second_factor(p, user, code, source, "confirmation")
+    now = p.now()
+    with p.db.write() as cur:
+        audit_store.insert_event(cur, now, events.STEP_UP_OK, user.username, user.username, source)
+    return Verified(identity_for(user, identity.signed_in_at, now), used_backup, left)
+
+
+def is_fresh(p: Portal, identity: Identity) -> bool:
+    """A second factor given within the step-up window (10 minutes by default)."""
+    at = identity.second_factor_at
+    return at is not None and p.now() - at <= dt.timedelta(minutes=p.settings.step_up_minutes)
+
+
+def require_fresh(p: Portal, identity: Identity) -> None:
+    if not is_fresh(p, identity):
+        raise StepUpRequired()
+
+
+def _user(p: Portal, user_id: int) -> User:
+    with p.db.read() as cur:
+        user = user_store.get_user(cur, user_id)
+    if user is None or user.disabled:
+        raise InvalidCredentials()
+    return user
+
+
+def _check_second_factor(
+    p: Portal, user: User, code: str, source: str, purpose: str
+) -> tuple[bool, int | None]:
+    """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
+    text = code[:64]
+    cleaned = backup_codes.normalise_totp(text)
+    is_totp = cleaned.isdigit() and len(cleaned) < backup_codes.LENGTH
+    if not cleaned:
+        raise InvalidInput("Enter the 6-digit code from your authenticator app.")
+    if is_totp and len(cleaned) != totp.DIGITS:
+        raise InvalidInput(f"An authenticator code has {totp.DIGITS} digits.")
+    if not is_totp and not backup_codes.looks_like_backup_code(text):
+        raise InvalidInput(
+            "Enter the 6-digit code from your authenticator app, "
+            "or a backup code like abcd-efgh-jkmn."
+        )
+    with p.db.read() as cur:
+        throttle.check_allowed(p, cur, user.username)
+        factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
+    if factor is None:
+        raise InvalidCode("Two-factor authentication is not active for this account.")
+    with p.db.write() as cur:
+        if is_totp:
+            ok, left = _accept_totp(p, cur, factor, cleaned), None
+            kind = "authenticator code"
+        else:
+            left = _accept_backup_code(p, cur, factor, text)
+            ok, kind = left is not None, "backup code"
+        if ok:
+            if left is not None:
+                audit_store.insert_event(
+                    cur, p.now(), events.CODE_USED, user.username, user.username, source,
+                    f"{purpose}; {left} left",
+                )
+        else:
+            throttle.record_failure(p, cur, user.username, source)
+            audit_store.insert_event(
+                cur, p.now(), events.CODE_FAILED, None, user.username, source,
+                f"{purpose}: wrong {kind}",
+            )
+    if not ok:
+        raise InvalidCode()
+    return left is not None, left
+
+
+def _accept_totp(p: Portal, cur: duckdb.DuckDBPyConnection, factor: Factor, code: str) -> bool:
+    step = totp.match_step(secret_of(p, factor), code, p.now(), p.settings.totp_window)
+    return step is not None and factor_store.update_last_step(cur, factor.id, step)
+
+
+def _accept_backup_code(
+    p: Portal, cur: duckdb.DuckDBPyConnection, factor: Factor, text: str
+) -> int | None:
+    """Mark the matching unused code used; return how many remain, or None if none matched."""
+    if not backup_codes.looks_like_backup_code(text):
+        return None
+    wanted = backup_codes.normalise(text)
+    codes = factor_store.list_backup_codes(cur, factor.id)
+    hit = None
+    for code in codes:
+        if secrets.compare_digest(decrypt_code(p, factor.user_id, code.code_enc), wanted):
+            hit = code
+    if hit is None or hit.used_at is not None:
+        return None
+    if not factor_store.update_backup_code_used(cur, hit.id, p.now()):
+        return None
+    return sum(1 for c in codes if c.used_at is None) - 1

@@ -1,0 +1,81 @@
+"""One frozen Settings object, read from the environment and .streamlit/secrets.toml."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB = Path("data") / "portal.duckdb"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every tunable of the portal; each field is documented in README.md (a test checks)."""
+
+    db_path: str = str(DEFAULT_DB)
+    secret_key: str | None = None
+    issuer: str = "2FA Portal"
+    bcrypt_rounds: int = 12
+    totp_window: int = 1
+    skew_hint_steps: int = 10
+    step_up_minutes: int = 10
+    throttle_after: int = 5
+    throttle_base_seconds: float = 1.0
+    lockout_after: int = 10
+    lockout_minutes: int = 15
+    backup_code_count: int = 10
+    backup_codes_low: int = 3
+    reset_grant_hours: int = 24
+    clock_offset_seconds: int = 0
+    demo: bool = False
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.db_path + ".key")
+
+
+ENV_PREFIX = "PORTAL_"
+ENV_NAMES = {"db_path": "PORTAL_DB"}  # the documented short name
+
+
+def env_name(field: str) -> str:
+    return ENV_NAMES.get(field, ENV_PREFIX + field.upper())
+
+
+def _coerce(field: dataclasses.Field[Any], raw: Any) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if kind == "bool":
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return str(raw)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    secrets_file: Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then secrets.toml [portal] table, then PORTAL_* variables, then overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    secrets_file = secrets_file or Path(".streamlit") / "secrets.toml"
+    if secrets_file.is_file():
+        with secrets_file.open("rb") as fh:
+            values.update(tomllib.load(fh).get("portal", {}))
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    for name in fields:
+        variable = env_name(name)
+        if variable in env:
+            values[name] = env[variable]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return Settings(**{k: _coerce(fields[k], v) for k, v in values.items()})

@@ -1,0 +1,1 @@
+"""Streamlit-facing helpers: the only part of portal/ besides app.py and asgi.py that imports it."""

@@ -1,0 +1,126 @@
+"""What the wizard page offers once 2FA is on; each option asks for a fresh code first."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from portal import manage, second_factor
+from portal.core import Portal
+from portal.enrolment import EnrolmentState
+from portal.models import Identity
+from portal.ui import state
+from portal.ui.widgets import errors_shown, key_panel, source
+from portal.ui.wizard import code_grid, codes_text
+
+OPTIONS = {
+    "codes": "View backup codes or generate new ones",
+    "replace": "Deactivate the key and set up a new one",
+    "device": "Set up the existing key on an additional device or app",
+    "deactivate": "Deactivate two-factor authentication",
+}
+
+
+def choose(action: str | None) -> None:
+    st.session_state[state.MANAGE] = action
+    st.session_state.pop(state.DIALOG, None)
+
+
+def render(portal: Portal, who: Identity, status: EnrolmentState) -> None:
+    since = f" since {status.enabled_at:%d %B %Y}" if status.enabled_at else ""
+    st.success(f"**Two-factor authentication is enabled**{since}.", icon="✅")
+    action = st.session_state.get(state.MANAGE)
+    if action not in OPTIONS:
+        for key, label in OPTIONS.items():
+            st.button(label, key=f"mg_{key}", on_click=choose, args=(key,), width="stretch")
+        return
+    st.subheader(OPTIONS[action])
+    if not second_factor.is_fresh(portal, who):
+        step_up_form(portal, who)
+    else:
+        {"codes": codes, "replace": replace, "device": device, "deactivate": deactivate}[action](
+            portal, who
+        )
+    st.button("Back", key="mg_back", on_click=choose, args=(None,))
+
+
+def step_up_form(portal: Portal, who: Identity) -> None:
+    st.info("Confirm it's you: enter a current code from your authenticator app (or a backup code).")
+    with st.form("step_up"):
+        code = st.text_input("Authentication code", key="mg_code", max_chars=64)
+        ok = st.form_submit_button("Confirm", type="primary")
+    if ok:
+        with errors_shown():
+            verified = second_factor.step_up(portal, who, code, source())
+            st.session_state[state.IDENTITY] = verified.identity
+            st.rerun()
+
+
+def codes(portal: Portal, who: Identity) -> None:
+    fresh = st.session_state.pop("mg_new_codes", None)
+    if fresh:
+        st.success("New backup codes generated. The old ones no longer work.", icon="✅")
+        code_grid(fresh)
+        st.download_button(
+            "Download backup codes (.txt)", data=codes_text(portal, who, fresh),
+            file_name=f"backup-codes-{who.username}.txt", mime="text/plain",
+            key="mg_download", on_click="ignore",
+        )
+        return
+    with errors_shown():
+        views = manage.view_backup_codes(portal, who, source())
+        left = sum(not v.used for v in views)
+        st.markdown(f"**{left}** of {len(views)} backup codes unused.")
+        code_grid([v.code for v in views], [v.used for v in views])
+    if st.button("Generate new backup codes", key="mg_regen_open"):
+        st.session_state[state.DIALOG] = "regen"
+    if st.session_state.get(state.DIALOG) == "regen":
+        regen_dialog(portal, who)
+
+
+@st.dialog("Generate new backup codes?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
+def regen_dialog(portal: Portal, who: Identity) -> None:
+    st.write("Your current backup codes will **stop working** at once.")
+    if st.button("Generate new codes", key="mg_regen_yes", type="primary"):
+        with errors_shown():
+            st.session_state["mg_new_codes"] = manage.regenerate_backup_codes(portal, who, source())
+            st.session_state.pop(state.DIALOG, None)
+            st.rerun()
+
+
+def replace(portal: Portal, who: Identity) -> None:
+    st.markdown(
+        "You will scan a **new** key. Your current key and backup codes keep working until the "
+        "new key is verified and you press Finish."
+    )
+    if st.button("Set up a new key", key="mg_replace_go", type="primary"):
+        st.session_state[state.WIZARD] = state.WizardState(step="intro", replacing=True)
+        choose(None)
+        st.rerun()
+
+
+def device(portal: Portal, who: Identity) -> None:
+    st.markdown("Scan this code with the other device or app. It is the **same key**.")
+    with errors_shown():
+        key_panel(manage.reveal_key(portal, who, source()), "mg_reveal_key")
+
+
+def deactivate(portal: Portal, who: Identity) -> None:
+    st.warning(
+        "Without two-factor authentication, anyone who learns your password can sign in.",
+        icon="⚠️",
+    )
+    if st.button("Deactivate two-factor authentication", key="mg_deactivate_open", type="primary"):
+        st.session_state[state.DIALOG] = "deactivate"
+    if st.session_state.get(state.DIALOG) == "deactivate":
+        deactivate_dialog(portal, who)
+
+
+@st.dialog("Deactivate two-factor authentication?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
+def deactivate_dialog(portal: Portal, who: Identity) -> None:
+    st.write("Your key and backup codes will be deleted. You can set it up again later.")
+    if st.button("Yes, deactivate", key="mg_deactivate_yes", type="primary"):
+        with errors_shown():
+            manage.deactivate(portal, who, source())
+            choose(None)
+            state.flash(st.session_state, "warning", "Two-factor authentication is now off.")
+            st.rerun()

@@ -1,0 +1,68 @@
+"""Session-state keys (one place) and guards that take a plain mapping, so they test without Streamlit."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from portal.models import Identity
+
+IDENTITY = "identity"  # Identity of the signed-in person
+PENDING = "pending_sign_in"  # PendingSignIn between the password and the code
+FORCED_WIZARD = "forced_wizard"  # True after a reset grant: only the wizard until it is done
+WIZARD = "wizard"  # WizardState while the set-up wizard is open
+MANAGE = "manage_action"  # the manage option being worked on
+FLASH = "flash"  # list of (kind, text) messages shown once on the next run
+ABANDON_SEEN = "abandon_reported"  # the abandoned set-up was audited in this session
+DIALOG = "dialog"  # which confirmation dialog is open
+LAST_PAGE = "last_page"
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingSignIn:
+    """A correct password waiting for its second factor (never counts as signed in)."""
+
+    user_id: int
+    username: str
+    password_at: dt.datetime
+    backup: bool = False
+
+
+@dataclasses.dataclass
+class WizardState:
+    step: str = "intro"  # intro -> qr -> verify -> codes -> done
+    reveal_key: bool = False
+    verified: bool = False
+    replacing: bool = False
+
+
+def identity(state: Mapping[str, Any]) -> Identity | None:
+    value = state.get(IDENTITY)
+    return value if isinstance(value, Identity) else None
+
+
+def pending(state: Mapping[str, Any]) -> PendingSignIn | None:
+    value = state.get(PENDING)
+    return value if isinstance(value, PendingSignIn) else None
+
+
+def is_manager(state: Mapping[str, Any]) -> bool:
+    who = identity(state)
+    return who is not None and who.is_manager
+
+
+def sign_out(state: MutableMapping[str, Any]) -> None:
+    """Forget everything about the person in this session."""
+    for key in list(state.keys()):
+        if key != FLASH:
+            del state[key]
+
+
+def flash(state: MutableMapping[str, Any], kind: str, text: str) -> None:
+    state.setdefault(FLASH, []).append((kind, text))
+
+
+def take_flashes(state: MutableMapping[str, Any]) -> list[tuple[str, str]]:
+    return list(state.pop(FLASH, []))

@@ -1,0 +1,57 @@
+"""Shared widgets: error display, the QR/key panel, code input, source of a request."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import streamlit as st
+
+from portal import qr
+from portal.enrolment import KeyView
+from portal.errors import PortalError
+from portal.ui import state
+
+
+@contextlib.contextmanager
+def errors_shown() -> Iterator[None]:
+    """Turn a PortalError raised inside the block into a red message; nothing else changes."""
+    try:
+        yield
+    except PortalError as exc:
+        st.error(str(exc))
+
+
+def source() -> str:
+    """Who is asking, for the audit trail: client address and browser."""
+    ip = st.context.ip_address
+    agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
+    where = ip if isinstance(ip, str) and ip else "unknown address"
+    return f"{where} {_browser(agent)}".strip()
+
+
+def _browser(agent: str) -> str:
+    for name in ("Edg", "Firefox", "Chrome", "Safari"):
+        if name + "/" in agent:
+            return {"Edg": "Edge"}.get(name, name)
+    return agent[:40]
+
+
+def show_flashes() -> None:
+    for kind, text in state.take_flashes(st.session_state):
+        {"success": st.success, "warning": st.warning, "info": st.info}.get(kind, st.error)(text)
+
+
+def key_panel(view: KeyView, reveal_key_flag: str) -> None:
+    """The QR code, and the key in groups of four behind "I can't scan this code"."""
+    st.image(qr.png(view.uri), output_format="PNG", caption="Scan with your authenticator app")
+    if st.session_state.get(reveal_key_flag):
+        st.markdown("Type this key into your app (choose *Enter a setup key*, time-based):")
+        st.code(view.grouped, language=None)
+        st.caption("Spaces don't matter. Use the copy button at the right of the key.")
+    else:
+        st.button(
+            "I can't scan this code",
+            key="reveal_key",
+            on_click=lambda: st.session_state.update({reveal_key_flag: True}),
+        )

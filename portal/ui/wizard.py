@@ -1,0 +1,177 @@
+"""The set-up wizard's steps: password -> (resume?) -> intro -> QR -> verify -> backup codes -> done."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from portal import backup_codes, enrolment, manage
+from portal.core import Portal
+from portal.models import Identity
+from portal.ui import state
+from portal.ui.widgets import errors_shown, key_panel, source
+
+APPS = [
+    ("Google Authenticator", "https://support.google.com/accounts/answer/1066447"),
+    ("Twilio Authy", "https://authy.com/download/"),
+    ("Microsoft Authenticator", "https://www.microsoft.com/security/mobile-authenticator-app"),
+    ("LastPass Authenticator", "https://www.lastpass.com/solutions/authentication/lastpass-authenticator"),
+]
+STEPS = ["intro", "qr", "verify", "codes", "done"]
+REVEAL = "wizard_reveal_key"
+
+
+def wiz() -> state.WizardState:
+    return st.session_state[state.WIZARD]
+
+
+def go(step: str) -> None:
+    wiz().step = step
+
+
+def progress(step: str) -> None:
+    if step in STEPS:
+        number = STEPS.index(step) + 1
+        st.progress(number / len(STEPS), text=f"Step {number} of {len(STEPS)}")
+
+
+def password_step(portal: Portal, who: Identity) -> None:
+    st.markdown("For your security, please enter your password again to continue.")
+    with st.form("wizard_password"):
+        password = st.text_input("Password", type="password", key="wz_password", max_chars=1024)
+        ok = st.form_submit_button("Continue", type="primary")
+    if ok:
+        with errors_shown():
+            st.session_state[state.IDENTITY] = manage.confirm_password(portal, who, password, source())
+            pending = enrolment.state(portal, who).pending
+            st.session_state[state.WIZARD] = state.WizardState(step="resume" if pending else "intro")
+            st.rerun()
+
+
+def resume_step(portal: Portal, who: Identity) -> None:
+    st.warning(
+        "**Set-up was not completed.** You started setting up two-factor authentication "
+        "but did not finish, so it is still **off**. If your authenticator app already shows an "
+        "entry for this portal, either resume with the same key, or start over with a new key "
+        "and **remove the old entry from your app** first.",
+        icon="⚠️",
+    )
+    if not st.session_state.get(state.ABANDON_SEEN):
+        enrolment.report_abandoned(portal, who, source())
+        st.session_state[state.ABANDON_SEEN] = True
+    c1, c2 = st.columns(2)
+    if c1.button("Resume with the same key", key="wz_resume", type="primary"):
+        go("qr")
+        st.rerun()
+    if c2.button("Start over with a new key", key="wz_restart"):
+        with errors_shown():
+            enrolment.start(portal, who, source())
+            st.session_state[REVEAL] = False
+            go("qr")
+            st.rerun()
+
+
+def intro_step(portal: Portal, who: Identity) -> None:
+    st.markdown(
+        "Two-factor authentication protects your account with something you **know** (your "
+        "password) and something you **have** (your phone). After it is set up, signing in "
+        "asks for a 6-digit code that your authenticator app shows and changes every 30 seconds."
+    )
+    st.markdown("**Install one of these apps on your phone** if you don't have one yet:")
+    st.markdown("\n".join(f"- [{name}]({url})" for name, url in APPS))
+    st.info(
+        "The clocks of your phone and this computer must show the **correct time**: codes "
+        "change every 30 seconds and will not match if either clock is wrong. Set both to use "
+        "network time.",
+        icon="🕒",
+    )
+    if st.button("Next", key="wz_next_intro", type="primary"):
+        with errors_shown():
+            enrolment.start(portal, who, source())
+            st.session_state[REVEAL] = False
+            go("qr")
+            st.rerun()
+
+
+def qr_step(portal: Portal, who: Identity) -> None:
+    st.markdown(
+        "In your authenticator app, add an account (usually **+**) and **scan this QR code**."
+    )
+    with errors_shown():
+        key_panel(enrolment.resume(portal, who), REVEAL)
+    if st.button("Next", key="wz_next_qr", type="primary"):
+        go("verify")
+        st.rerun()
+
+
+def verify_step(portal: Portal, who: Identity) -> None:
+    st.markdown("Enter the **6-digit code** your app now shows for this portal.")
+    with st.form("wizard_verify"):
+        code = st.text_input("Code from your app", key="wz_code", max_chars=64, placeholder="123456")
+        checked = st.form_submit_button("Verify")
+    if checked:
+        with errors_shown():
+            enrolment.verify(portal, who, code, source())
+            wiz().verified = True
+    if wiz().verified:
+        st.success("The code is correct: your app is set up properly.", icon="✅")
+    c1, c2 = st.columns(2)
+    if c1.button("Back", key="wz_back_verify"):
+        go("qr")
+        st.rerun()
+    if c2.button("Next", key="wz_next_verify", type="primary", disabled=not wiz().verified):
+        go("codes")
+        st.rerun()
+
+
+def codes_step(portal: Portal, who: Identity) -> None:
+    with errors_shown():
+        codes = [backup_codes.display(c) for c in enrolment.issue_codes(portal, who)]
+        st.markdown(
+            "These **backup codes** let you sign in if you lose your phone. Each works **once**."
+        )
+        st.warning(
+            "Store them somewhere safe now (a password manager, or printed in a drawer): "
+            "this is the only time they are shown without asking for a code.",
+            icon="🔐",
+        )
+        code_grid(codes)
+        st.download_button(
+            "Download backup codes (.txt)",
+            data=codes_text(portal, who, codes),
+            file_name=f"backup-codes-{who.username}.txt",
+            mime="text/plain",
+            key="wz_download",
+            on_click="ignore",
+        )
+        stored = st.checkbox("I have stored my backup codes safely", key="wz_stored")
+        if st.button("Finish", key="wz_finish", type="primary", disabled=not stored):
+            st.session_state[state.IDENTITY] = enrolment.finish(portal, who, source())
+            st.session_state.pop(state.FORCED_WIZARD, None)
+            go("done")
+            st.rerun()
+
+
+def code_grid(codes: list[str], used: list[bool] | None = None) -> None:
+    used = used or [False] * len(codes)
+    lines = [f"~~{c}~~ (used)" if u else f"`{c}`" for c, u in zip(codes, used, strict=True)]
+    left, right = st.columns(2)
+    half = (len(lines) + 1) // 2
+    left.markdown("\n\n".join(lines[:half]))
+    right.markdown("\n\n".join(lines[half:]))
+
+
+def codes_text(portal: Portal, who: Identity, codes: list[str]) -> str:
+    when = portal.now().strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(codes)
+    return (
+        f"{portal.settings.issuer} backup codes for {who.username}\n"
+        f"Created {when}. Each code works once. Keep them safe.\n\n{body}\n"
+    )
+
+
+def done_step() -> None:
+    st.success("**Two-factor authentication is on.** You'll be asked for a code at sign-in.")
+    st.markdown("Keep your backup codes safe. You can view or replace them here at any time.")
+    if st.button("Close", key="wz_close_done", type="primary"):
+        st.session_state.pop(state.WIZARD, None)
+        st.rerun()

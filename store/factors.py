@@ -1,0 +1,113 @@
+"""SQL for TOTP factors (encrypted secrets) and backup codes (encrypted codes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from portal.models import BackupCode, Factor, FactorStatus
+
+_FACTOR = "id, user_id, status, secret_enc, created_at, verified_at, activated_at, last_step"
+_CODE = "id, user_id, factor_id, code_enc, created_at, used_at"
+
+
+def _factor(row: tuple[Any, ...]) -> Factor:
+    return Factor(row[0], row[1], FactorStatus(row[2]), bytes(row[3]), *row[4:])
+
+
+def _code(row: tuple[Any, ...]) -> BackupCode:
+    return BackupCode(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
+
+
+def get_factor(
+    cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus
+) -> Factor | None:
+    row = cur.execute(
+        f"SELECT {_FACTOR} FROM factors WHERE user_id = ? AND status = ? ORDER BY id DESC LIMIT 1",
+        [user_id, str(status)],
+    ).fetchone()
+    return _factor(row) if row else None
+
+
+def insert_factor(
+    cur: duckdb.DuckDBPyConnection, user_id: int, secret_enc: bytes, now: dt.datetime
+) -> int:
+    row = cur.execute(
+        "INSERT INTO factors (user_id, status, secret_enc, created_at) VALUES (?, 'pending', ?, ?)"
+        " RETURNING id",
+        [user_id, secret_enc, now],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def update_factor_verified(
+    cur: duckdb.DuckDBPyConnection, factor_id: int, step: int, now: dt.datetime
+) -> None:
+    cur.execute(
+        "UPDATE factors SET verified_at = ?, last_step = ? WHERE id = ?", [now, step, factor_id]
+    )
+
+
+def update_factor_active(cur: duckdb.DuckDBPyConnection, factor_id: int, now: dt.datetime) -> None:
+    cur.execute(
+        "UPDATE factors SET status = 'active', activated_at = ? WHERE id = ?", [now, factor_id]
+    )
+
+
+def update_last_step(cur: duckdb.DuckDBPyConnection, factor_id: int, step: int) -> bool:
+    """Record a used time step unless it (or a later one) was used: the replay guard, atomically."""
+    row = cur.execute(
+        "UPDATE factors SET last_step = ? WHERE id = ? AND (last_step IS NULL OR last_step < ?)"
+        " RETURNING id",
+        [step, factor_id, step],
+    ).fetchone()
+    return row is not None
+
+
+def delete_factors(
+    cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus | None = None
+) -> int:
+    """Delete a person's factors (of one status, or all) and the backup codes issued with them."""
+    where, params = "user_id = ?", [user_id]
+    if status is not None:
+        where, params = where + " AND status = ?", [user_id, str(status)]
+    ids = [r[0] for r in cur.execute(f"SELECT id FROM factors WHERE {where}", params).fetchall()]
+    for factor_id in ids:
+        cur.execute("DELETE FROM backup_codes WHERE factor_id = ?", [factor_id])
+        cur.execute("DELETE FROM factors WHERE id = ?", [factor_id])
+    return len(ids)
+
+
+def list_backup_codes(cur: duckdb.DuckDBPyConnection, factor_id: int) -> list[BackupCode]:
+    rows = cur.execute(
+        f"SELECT {_CODE} FROM backup_codes WHERE factor_id = ? ORDER BY id", [factor_id]
+    ).fetchall()
+    return [_code(r) for r in rows]
+
+
+def insert_backup_codes(
+    cur: duckdb.DuckDBPyConnection,
+    user_id: int,
+    factor_id: int,
+    codes_enc: list[bytes],
+    now: dt.datetime,
+) -> None:
+    cur.execute("DELETE FROM backup_codes WHERE factor_id = ?", [factor_id])
+    cur.executemany(
+        "INSERT INTO backup_codes (user_id, factor_id, code_enc, created_at) VALUES (?, ?, ?, ?)",
+        [[user_id, factor_id, enc, now] for enc in codes_enc],
+    )
+
+
+def update_backup_code_used(
+    cur: duckdb.DuckDBPyConnection, code_id: int, now: dt.datetime
+) -> bool:
+    """Mark a code used unless it already was: one conditional UPDATE, so a code works once."""
+    row = cur.execute(
+        "UPDATE backup_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING id",
+        [now, code_id],
+    ).fetchone()
+    return row is not None

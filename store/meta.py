@@ -1,0 +1,14 @@
+"""SQL for small key/value facts about the database itself (e.g. the encryption-key check)."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> bytes | None:
+    row = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def insert_meta(cur: duckdb.DuckDBPyConnection, key: str, value: bytes) -> None:
+    cur.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])

@@ -1,0 +1,105 @@
+"""SQL for the users table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from portal.models import Role, User
+
+_COLUMNS = (
+    "id, username, display_name, role, password_hash, disabled, created_at, last_sign_in_at,"
+    " reset_granted_at, reset_expires_at, reset_granted_by"
+)
+
+
+def _user(row: tuple[Any, ...] | None) -> User | None:
+    if row is None:
+        return None
+    return User(
+        id=row[0],
+        username=row[1],
+        display_name=row[2],
+        role=Role(row[3]),
+        password_hash=row[4],
+        disabled=bool(row[5]),
+        created_at=row[6],
+        last_sign_in_at=row[7],
+        reset_granted_at=row[8],
+        reset_expires_at=row[9],
+        reset_granted_by=row[10],
+    )
+
+
+def count_users(cur: duckdb.DuckDBPyConnection) -> int:
+    row = cur.execute("SELECT count(*) FROM users").fetchone()
+    return int(row[0]) if row else 0
+
+
+def get_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
+    return _user(cur.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone())
+
+
+def get_user_by_username(cur: duckdb.DuckDBPyConnection, username: str) -> User | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
+    return _user(row)
+
+
+def list_users(cur: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[User]:
+    rows = cur.execute(f"SELECT {_COLUMNS} FROM users ORDER BY username LIMIT ?", [limit])
+    return [u for u in map(_user, rows.fetchall()) if u is not None]
+
+
+def insert_user(
+    cur: duckdb.DuckDBPyConnection,
+    username: str,
+    display_name: str,
+    role: Role,
+    password_hash: str,
+    now: dt.datetime,
+) -> int:
+    row = cur.execute(
+        "INSERT INTO users (username, display_name, role, password_hash, created_at)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
+        [username, display_name, str(role), password_hash, now],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def update_last_sign_in(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> None:
+    cur.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [now, user_id])
+
+
+def update_password(cur: duckdb.DuckDBPyConnection, user_id: int, password_hash: str) -> None:
+    cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+
+
+def update_disabled(cur: duckdb.DuckDBPyConnection, user_id: int, disabled: bool) -> None:
+    cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
+
+
+def update_reset_grant(
+    cur: duckdb.DuckDBPyConnection,
+    user_id: int,
+    granted_at: dt.datetime | None,
+    expires_at: dt.datetime | None,
+    granted_by: str | None,
+) -> None:
+    cur.execute(
+        "UPDATE users SET reset_granted_at = ?, reset_expires_at = ?, reset_granted_by = ?"
+        " WHERE id = ?",
+        [granted_at, expires_at, granted_by, user_id],
+    )
+
+
+def consume_reset_grant(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> bool:
+    """Use an open grant once: a single conditional UPDATE, so two sessions cannot both use it."""
+    row = cur.execute(
+        "UPDATE users SET reset_expires_at = NULL WHERE id = ? AND reset_expires_at > ?"
+        " RETURNING id",
+        [user_id, now],
+    ).fetchone()
+    return row is not None

@@ -1,0 +1,303 @@
+"""Fixtures for the browser tests (headless Debian Chromium driving a live server).
+
+Fixtures (all defined here):
+
+* ``browser`` (session) - a Playwright ``Browser`` (Debian Chromium). Skips when
+  /usr/bin/chromium is missing, fails instead when ``CI`` is set.
+* ``context`` / ``page`` (function) - a fresh context and page per test; 15 s default
+  timeouts for actions, navigation and ``expect``. On failure the page's full screenshot, HTML,
+  console log and the server logs are saved to ``tests/e2e/artifacts/<test name>/``.
+* ``request_recorder`` (function) - :class:`harness.RequestRecorder` attached to the context.
+* ``portal_db_path`` (function) - ``<tmp_path>/portal.duckdb``; override it to seed the database
+  before the server opens it (DuckDB lets only one process open the file).
+* ``portal_server`` (function) / ``portal_server_module`` (module) - ``python -m portal serve``
+  on a free port with a fresh PORTAL_SECRET_KEY and PORTAL_BCRYPT_ROUNDS=4; yields a
+  :class:`harness.Server` (``.url``, ``.base_url``, ``.port``, ``.log_path``, ``.db_path``).
+  Indirect parametrisation: ``{"env": {...}, "args": [...]}``.
+* ``portal_url`` (function) - ``portal_server.url``.
+
+Set ``E2E_TRACE=1`` to also keep a Playwright trace (``trace.zip``) of failing tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # so "import harness" always works
+
+import harness  # noqa: E402
+from harness import Server  # noqa: E402
+
+E2E_DIR = Path(__file__).resolve().parent
+REPO_ROOT = E2E_DIR.parents[1]
+TIMEOUT_MS = int(os.environ.get("E2E_TIMEOUT_MS", harness.DEFAULT_TIMEOUT_MS))
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_LOGS = pytest.StashKey[list[Path]]()
+_TIMINGS = pytest.StashKey[dict[str, list[float]]]()
+
+
+# --------------------------------------------------------------------------------------------
+# Hooks
+# --------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: drives the real server in headless Chromium")
+    config.stash[_TIMINGS] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Everything under tests/e2e is an e2e test, even if a module forgets its pytestmark.
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    timings = config.stash.get(_TIMINGS, {})
+    if not timings:
+        return
+    terminalreporter.section("e2e timings")
+    for name, values in sorted(timings.items()):
+        avg = sum(values) / len(values)
+        terminalreporter.write_line(
+            f"{name}: n={len(values)} avg={avg:.2f}s min={min(values):.2f}s max={max(values):.2f}s"
+        )
+
+
+def _record_timing(config: pytest.Config, name: str, seconds: float) -> None:
+    config.stash.setdefault(_TIMINGS, {}).setdefault(name, []).append(seconds)
+
+
+def _failed(item: pytest.Item) -> bool:
+    reports = item.stash.get(_REPORTS, {})
+    return any(reports[w].failed for w in ("setup", "call") if w in reports)
+
+
+def artifacts_dir_for(item: pytest.Item) -> Path:
+    """``tests/e2e/artifacts/<test name>/`` (name sanitised for the file system)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_") or "test"
+    return harness.ARTIFACTS_DIR / name[:150]
+
+
+def _fresh_artifacts_dir(item: pytest.Item) -> Path:
+    path = artifacts_dir_for(item)
+    if not getattr(item, "_e2e_artifacts_cleared", False):
+        shutil.rmtree(path, ignore_errors=True)
+        item._e2e_artifacts_cleared = True  # type: ignore[attr-defined]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _register_log(item: pytest.Item, path: Path) -> None:
+    logs = item.stash.setdefault(_LOGS, [])
+    if path not in logs:
+        logs.append(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Browser
+# --------------------------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"e2e: {reason} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(f"e2e: {reason}")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        _unavailable(f"playwright is not installed ({exc})")
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any, pytestconfig: pytest.Config) -> Iterator[Any]:
+    if not harness.chromium_available():
+        _unavailable(
+            f"Chromium not found at {harness.CHROMIUM_PATH} "
+            "(apt-get install -y chromium; playwright install cannot download browsers here)"
+        )
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    started = time.monotonic()
+    browser = harness.launch_chromium(playwright)
+    _record_timing(pytestconfig, "chromium launch", time.monotonic() - started)
+    try:
+        yield browser
+    finally:
+        with contextlib.suppress(Exception):
+            browser.close()
+
+
+@pytest.fixture
+def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context (own cookies/storage) with a request recorder attached."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    ctx = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="en-US",
+        timezone_id="UTC",
+        service_workers="block",
+    )
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+    recorder = harness.RequestRecorder().attach(ctx)
+    request.node._e2e_recorder = recorder
+    tracing = bool(os.environ.get("E2E_TRACE"))
+    if tracing:
+        ctx.tracing.start(screenshots=True, snapshots=True, sources=False)
+    try:
+        yield ctx
+    finally:
+        if tracing:
+            with contextlib.suppress(Exception):
+                if _failed(request.node):
+                    ctx.tracing.stop(path=str(_fresh_artifacts_dir(request.node) / "trace.zip"))
+                else:
+                    ctx.tracing.stop()
+        with contextlib.suppress(Exception):
+            ctx.close()
+
+
+@pytest.fixture
+def page(context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A new page; on failure its screenshot, HTML and console go to the artefacts folder."""
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
+    pg.on("pageerror", lambda err: console.append(f"[pageerror] {err}"))
+    pg.on("requestfailed", lambda r: console.append(f"[requestfailed] {r.url} {r.failure}"))
+    try:
+        yield pg
+    finally:
+        if _failed(request.node):
+            _save_page_artifacts(request.node, pg, console)
+
+
+def _save_page_artifacts(item: pytest.Item, pg: Any, console: list[str]) -> None:
+    out = _fresh_artifacts_dir(item)
+    notes = [f"url: {pg.url}"]
+    try:
+        pg.screenshot(path=str(out / "screenshot.png"), full_page=True, timeout=5_000)
+    except Exception as exc:  # a failing artefact must not hide the real failure
+        notes.append(f"screenshot failed: {exc}")
+    try:
+        (out / "page.html").write_text(pg.content(), "utf-8")
+    except Exception as exc:
+        notes.append(f"page.content failed: {exc}")
+    (out / "console.txt").write_text("\n".join(notes + console) + "\n", "utf-8")
+
+
+@pytest.fixture
+def request_recorder(context: Any, request: pytest.FixtureRequest) -> harness.RequestRecorder:
+    """Every URL requested by this test's browser context (HTTP and websockets)."""
+    return request.node._e2e_recorder
+
+
+@pytest.fixture(autouse=True)
+def _e2e_server_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Copy the logs of every server this test used into its artefacts folder on failure.
+
+    Autouse fixtures are set up first and torn down last, so the servers have stopped and
+    their logs are complete when this runs.
+    """
+    yield
+    item = request.node
+    if not _failed(item):
+        return
+    logs = list(item.stash.get(_LOGS, []))
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Server) and value.log_path not in logs:
+            logs.append(value.log_path)
+    if not logs:
+        return
+    out = _fresh_artifacts_dir(item)
+    for i, log in enumerate(logs):
+        if log.exists():
+            name = log.name if i == 0 else f"{log.stem}-{i}{log.suffix}"
+            shutil.copyfile(log, out / name)
+
+
+# --------------------------------------------------------------------------------------------
+# Portal server
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def portal_db_path(tmp_path: Path) -> Path:
+    """Database file for ``portal_server``. Override (and request the original) to seed it."""
+    return tmp_path / "portal.duckdb"
+
+
+def _start_portal(
+    request: pytest.FixtureRequest, db_path: Path, log_path: Path, item: pytest.Item | None
+) -> Server:
+    params: dict[str, Any] = dict(getattr(request, "param", None) or {})
+    env = harness.portal_env(**params.get("env", {}))
+    cmd = harness.portal_serve_cmd(db_path, *params.get("args", []))
+    if item is not None:
+        _register_log(item, log_path)
+    server = harness.start_server(
+        cmd, env, cwd=REPO_ROOT, log_path=log_path, timeout=params.get("timeout", 30.0)
+    )
+    server.db_path = db_path
+    server.env = env
+    _record_timing(request.config, "portal server start", server.startup_seconds)
+    return server
+
+
+@pytest.fixture
+def portal_server(
+    request: pytest.FixtureRequest, portal_db_path: Path, tmp_path: Path
+) -> Iterator[Server]:
+    """``python -m portal serve`` for one test, stopped afterwards whatever happens."""
+    server = _start_portal(request, portal_db_path, tmp_path / "portal-server.log", request.node)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def portal_server_module(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One ``portal serve`` shared by a module's tests (faster, but state carries over)."""
+    base = tmp_path_factory.mktemp("portal-module")
+    server = _start_portal(request, base / "portal.duckdb", base / "portal-server.log", None)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def portal_url(portal_server: Server) -> str:
+    return portal_server.url

@@ -1,0 +1,585 @@
+"""Helpers for the browser (end-to-end) tests.
+
+Nothing in here is a pytest fixture: the fixtures live in ``conftest.py`` and are thin wrappers
+around these helpers, so the helpers can also be used from a script or a benchmark.
+
+Main pieces:
+
+* :func:`start_server` / :class:`Server` - run a server process on a free loopback port, wait for
+  Streamlit's ``/_stcore/health``, stop the whole process group afterwards.
+* :func:`launch_chromium` - Debian's Chromium with the flags that work on this machine.
+* :func:`read_qr`, :func:`parse_otpauth`, :func:`totp_now` - enrolment helpers.
+* :func:`wait_for_app_idle` - wait until the Streamlit script run has finished.
+* :class:`RequestRecorder` - every URL the browser asked for, to prove nothing left 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+
+CHROMIUM_PATH = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# Flags that make a plain ``streamlit run`` behave like the CI server (see STREAMLIT-NOTES.md).
+STREAMLIT_HEADLESS_FLAGS = [
+    "--server.headless",
+    "true",
+    "--browser.gatherUsageStats",
+    "false",
+    "--server.fileWatcherType",
+    "none",
+    "--server.address",
+    "127.0.0.1",
+]
+
+PORT_PLACEHOLDER = "{port}"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1"})
+
+# Default timeouts (milliseconds for Playwright, seconds for the server).
+DEFAULT_TIMEOUT_MS = 15_000
+SERVER_START_TIMEOUT_S = 30.0
+
+
+# --------------------------------------------------------------------------------------------
+# Server process
+# --------------------------------------------------------------------------------------------
+
+
+class ServerStartError(RuntimeError):
+    """The server process died or never became healthy."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a free TCP port on ``host`` (bind to port 0, read it, release it).
+
+    There is a small window in which another process may take the port; :func:`start_server`
+    retries with a fresh port when the server reports "address already in use".
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def new_secret_key() -> str:
+    """A fresh PORTAL_SECRET_KEY: urlsafe base64 of 32 random bytes."""
+    return urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _no_proxy_opener() -> urllib.request.OpenerDirector:
+    # Never send the health probe through an http_proxy from the environment.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+_OPENER = _no_proxy_opener()
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    """GET ``url`` without any proxy; returns (status, body). HTTP errors are returned, not raised."""
+    try:
+        with _OPENER.open(url, timeout=timeout) as resp:
+            return int(resp.status), resp.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read()
+
+
+@dataclass
+class Server:
+    """A running server process (its own process group) listening on 127.0.0.1:``port``."""
+
+    cmd: list[str]
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    startup_seconds: float = 0.0
+    db_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The app root, with the trailing slash Streamlit redirects to anyway."""
+        return self.base_url + "/"
+
+    def is_running(self) -> bool:
+        return self.proc.poll() is None
+
+    def health(self, timeout: float = 2.0) -> str:
+        """Body of ``/_stcore/health`` ("ok" when healthy); raises on connection errors."""
+        _status, body = http_get(self.base_url + "/_stcore/health", timeout=timeout)
+        return body.decode("utf-8", "replace").strip()
+
+    def log_text(self) -> str:
+        if self._log_file is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._log_file.flush()
+        try:
+            return self.log_path.read_text("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM the whole process group, SIGKILL it after ``grace`` seconds. Idempotent."""
+        try:
+            if self.proc.poll() is None:
+                _signal_group(self.proc, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    _signal_group(self.proc, signal.SIGKILL)
+                    self.proc.wait(timeout=grace)
+            # Children that outlived the leader (same group) get killed too.
+            _signal_group(self.proc, signal.SIGKILL)
+        finally:
+            if self._log_file is not None:
+                with contextlib.suppress(OSError):
+                    self._log_file.close()
+                self._log_file = None
+        return self.proc.returncode
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    # The child was started with start_new_session=True, so its pgid == its pid. Signal by that
+    # id only (never by name), and ignore "no such process".
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def _address_in_use(log: str) -> bool:
+    low = log.lower()
+    return "address already in use" in low or "errno 98" in low
+
+
+def start_server(
+    cmd: Sequence[str] | Callable[[int], Sequence[str]],
+    env: Mapping[str, str] | None,
+    cwd: str | os.PathLike[str],
+    log_path: str | os.PathLike[str],
+    *,
+    timeout: float = SERVER_START_TIMEOUT_S,
+    inherit_env: bool = True,
+    port: int | None = None,
+    attempts: int = 3,
+) -> Server:
+    """Start ``cmd`` on a free loopback port and wait until ``/_stcore/health`` answers "ok".
+
+    ``cmd`` is either a list in which every ``"{port}"`` is replaced by the chosen port
+    (e.g. ``[sys.executable, "-m", "portal", "serve", "--port", "{port}", ...]``) or a callable
+    ``port -> list``. ``env`` is laid over ``os.environ`` (pass ``inherit_env=False`` to use it
+    as is). stdout and stderr go to ``log_path`` (appended to, so retries stay visible).
+
+    Raises :class:`ServerStartError` with the log tail if the process exits or is not healthy
+    within ``timeout`` seconds. The process is stopped before raising.
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = dict(os.environ) if inherit_env else {}
+    full_env.update(env or {})
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+
+    last_error: ServerStartError | None = None
+    for attempt in range(1, attempts + 1):
+        chosen = port if port is not None else free_port()
+        argv = list(cmd(chosen)) if callable(cmd) else [
+            part.replace(PORT_PLACEHOLDER, str(chosen)) for part in cmd
+        ]
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed by Server.stop()
+        log_file.write(f"$ {' '.join(argv)}   (cwd={cwd}, attempt {attempt})\n".encode())
+        log_file.flush()
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            cwd=os.fspath(cwd),
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        server = Server(cmd=argv, port=chosen, log_path=log_path, proc=proc, _log_file=log_file)
+        try:
+            _wait_healthy(server, timeout)
+        except ServerStartError as exc:
+            server.stop()
+            last_error = exc
+            if port is None and _address_in_use(server.log_text()) and attempt < attempts:
+                continue
+            raise
+        except BaseException:
+            server.stop()
+            raise
+        server.startup_seconds = time.monotonic() - started
+        return server
+    assert last_error is not None
+    raise last_error
+
+
+def _wait_healthy(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    last = "no answer yet"
+    while True:
+        code = server.proc.poll()
+        if code is not None:
+            raise ServerStartError(
+                f"server exited with code {code} before becoming healthy: {server.cmd}\n"
+                f"--- log tail ({server.log_path}) ---\n{server.log_tail()}"
+            )
+        try:
+            body = server.health(timeout=1.0)
+            if body == "ok":
+                return
+            last = f"health answered {body[:80]!r}"
+        except (OSError, urllib.error.URLError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > deadline:
+            raise ServerStartError(
+                f"server not healthy after {timeout:.0f}s ({last}): {server.cmd}\n"
+                f"--- log tail ({server.log_path}) ---\n{server.log_tail()}"
+            )
+        time.sleep(delay)  # polling an external process, not waiting on the page
+        delay = min(delay * 1.5, 0.25)
+
+
+def portal_serve_cmd(db_path: str | os.PathLike[str], *extra: str) -> list[str]:
+    """``python -m portal serve --port {port} --db <db_path> [extra...]``."""
+    return [
+        sys.executable,
+        "-m",
+        "portal",
+        "serve",
+        "--port",
+        PORT_PLACEHOLDER,
+        "--db",
+        os.fspath(db_path),
+        *extra,
+    ]
+
+
+def streamlit_run_cmd(script: str | os.PathLike[str], *extra: str) -> list[str]:
+    """``python -m streamlit run <script>`` with the CI/headless flags on port ``{port}``."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        os.fspath(script),
+        *STREAMLIT_HEADLESS_FLAGS,
+        "--server.port",
+        PORT_PLACEHOLDER,
+        *extra,
+    ]
+
+
+def portal_env(**overrides: str) -> dict[str, str]:
+    """Environment for a test portal: fresh secret key, cheap bcrypt."""
+    env = {"PORTAL_SECRET_KEY": new_secret_key(), "PORTAL_BCRYPT_ROUNDS": "4"}
+    env.update(overrides)
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# Browser
+# --------------------------------------------------------------------------------------------
+
+
+def chromium_available() -> bool:
+    return os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK)
+
+
+def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
+    """Launch Debian's Chromium headless with the flags this machine needs."""
+    args = list(CHROMIUM_ARGS) + list(kwargs.pop("args", []))
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM_PATH, args=args, headless=kwargs.pop("headless", True), **kwargs
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Streamlit page helpers
+# --------------------------------------------------------------------------------------------
+
+APP_SELECTOR = '[data-testid="stApp"]'
+STALE_SELECTOR = '[data-testid="stElementContainer"][data-stale="true"]'
+IDLE_SELECTOR = (
+    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    '[data-test-script-state="notRunning"]'
+)
+
+
+def wait_for_app_idle(page: Any, timeout: float | None = None) -> None:
+    """Wait until the websocket is connected, no script run is active and no element is stale.
+
+    Uses the attributes Streamlit 1.67 puts on the app root: ``data-test-connection-state``
+    and ``data-test-script-state`` (``initial``/``running``/``notRunning``/``rerunRequested``),
+    plus ``data-stale`` on element containers of the previous run.
+
+    Caveat: immediately after a click the app may still report ``notRunning`` because the
+    rerun request has not reached the server yet. After an action, prefer
+    ``expect(<the next content>)``; use this helper for "page fully loaded" or before a
+    screenshot, where the previous state is already what you want.
+    """
+    from playwright.sync_api import expect
+
+    kw = {} if timeout is None else {"timeout": timeout}
+    expect(page.locator(IDLE_SELECTOR)).to_have_count(1, **kw)
+    expect(page.locator(STALE_SELECTOR)).to_have_count(0, **kw)
+
+
+def open_app(page: Any, url: str, *, ready: Any = None) -> None:
+    """Go to ``url`` and wait for the first script run to finish (and ``ready`` to be visible)."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    wait_for_app_idle(page)
+    if ready is not None:
+        expect(ready).to_be_visible()
+
+
+def text_input(page: Any, label: str, *, exact: bool = True) -> Any:
+    """The ``<input>`` of ``st.text_input(label)`` (its aria-label is the label)."""
+    return page.get_by_label(label, exact=exact)
+
+
+def fill_and_commit(locator: Any, value: str) -> None:
+    """Type into a Streamlit text input and commit the value (Enter, like a user would).
+
+    Streamlit commits ``st.text_input`` on blur or Enter. Outside a form Enter triggers a rerun;
+    inside a form it submits the form (only if the form allows Enter-to-submit). If you are going
+    to click a button right after, plain ``locator.fill(value)`` is enough: the click blurs the
+    input and Streamlit sends the value with the button press.
+    """
+    locator.fill(value)
+    locator.press("Enter")
+
+
+# --------------------------------------------------------------------------------------------
+# QR codes and TOTP
+# --------------------------------------------------------------------------------------------
+
+
+class QRDecodeError(AssertionError):
+    """No QR code could be decoded from the screenshot."""
+
+
+def _decode_png(png: bytes) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("L")
+    candidates = [img]
+    # Upscaled copy: helps when CSS shrank the modules below ~3 device pixels.
+    candidates.append(img.resize((img.width * 2, img.height * 2), Image.Resampling.NEAREST))
+    for candidate in candidates:
+        found = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormat.QRCode)
+        texts = [b.text for b in found if b.valid]
+        if texts:
+            return texts
+    return []
+
+
+def _qr_target(page_or_locator: Any) -> Any:
+    """A locator for the QR image: the Locator itself, or the single st.image on a Page."""
+    if hasattr(page_or_locator, "goto"):  # a Page
+        return page_or_locator.get_by_test_id("stImage").locator("img")
+    return page_or_locator
+
+
+def read_qr(page_or_locator: Any, *, save_to: str | os.PathLike[str] | None = None) -> str:
+    """Screenshot the QR code element and decode it with zxing-cpp; returns the encoded text.
+
+    Pass a Locator for the element showing the code (an ``<img>``, or a container such as the
+    ``stImage`` element), or a Page: then the page's only ``st.image`` is used. The helper waits
+    until the element is visible, every ``<img>`` in it is fully loaded, and no element is faded
+    by a running rerun, so the screenshot has full contrast. ``save_to`` also writes the PNG.
+    """
+    from playwright.sync_api import expect
+
+    target = _qr_target(page_or_locator)
+    expect(target).to_be_visible()
+    imgs = target if _is_img(target) else target.locator("img")
+    for i in range(imgs.count()):
+        img = imgs.nth(i)
+        expect(img).to_have_js_property("complete", True)
+        expect(img).not_to_have_js_property("naturalWidth", 0)
+    # Streamlit fades the previous run's elements (data-stale) while a rerun is running.
+    expect(target.page.locator(STALE_SELECTOR)).to_have_count(0)
+    png = target.screenshot(animations="disabled", scale="device")
+    if save_to is not None:
+        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
+        Path(save_to).write_bytes(png)
+    texts = _decode_png(png)
+    if not texts:
+        raise QRDecodeError(
+            f"no QR code found in a {len(png)}-byte screenshot of {target} "
+            f"(box {target.bounding_box()}); pass save_to=... to inspect it"
+        )
+    if len(set(texts)) > 1:
+        raise QRDecodeError(f"more than one QR code in the element: {texts}")
+    return texts[0]
+
+
+def _is_img(locator: Any) -> bool:
+    return bool(locator.evaluate("el => el.tagName === 'IMG'"))
+
+
+def parse_otpauth(uri: str) -> dict[str, Any]:
+    """Split an ``otpauth://totp/Issuer:account?secret=...`` URI into its parts.
+
+    Returns a dict with ``type``, ``label`` (decoded), ``issuer`` (query parameter, else label
+    prefix), ``label_issuer`` (label prefix or None), ``account``, ``secret`` (upper case, no
+    padding/spaces), ``algorithm`` (default SHA1), ``digits`` (int, default 6), ``period``
+    (int, default 30) and ``params`` (all query parameters, last value wins).
+    """
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme.lower() != "otpauth":
+        raise ValueError(f"not an otpauth URI: {uri!r}")
+    label = urllib.parse.unquote(parts.path.lstrip("/"))
+    label_issuer: str | None
+    if ":" in label:
+        label_issuer, account = (s.strip() for s in label.split(":", 1))
+    else:
+        label_issuer, account = None, label.strip()
+    params = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    secret = params.get("secret", "").replace(" ", "").rstrip("=").upper()
+    return {
+        "type": parts.netloc.lower(),
+        "label": label,
+        "issuer": params.get("issuer", label_issuer),
+        "label_issuer": label_issuer,
+        "account": account,
+        "secret": secret,
+        "algorithm": params.get("algorithm", "SHA1").upper(),
+        "digits": int(params.get("digits", "6")),
+        "period": int(params.get("period", "30")),
+        "params": params,
+    }
+
+
+def totp_now(
+    secret: str, *, digits: int = 6, period: int = 30, algorithm: str = "SHA1",
+    at: float | None = None,
+) -> str:
+    """The current TOTP code for a base32 ``secret`` (or the code at unix time ``at``)."""
+    import hashlib
+
+    import pyotp
+
+    digest = getattr(hashlib, algorithm.lower())
+    totp = pyotp.TOTP(secret, digits=digits, interval=period, digest=digest)
+    return totp.at(time.time() if at is None else at)
+
+
+def totp_fresh(secret: str, *, min_remaining: float = 5.0, period: int = 30, **kw: Any) -> str:
+    """Like :func:`totp_now`, but never a code that expires within ``min_remaining`` seconds.
+
+    Near the end of a period the code for the next step is returned; servers accept the
+    adjacent step (valid_window=1) and this avoids a flaky test at the :29 / :59 boundary.
+    Servers that reject a reused step should get a code from a different step per use.
+    """
+    now = time.time()
+    remaining = period - (now % period)
+    at = now + remaining + 0.5 if remaining < min_remaining else now
+    return totp_now(secret, period=period, at=at, **kw)
+
+
+def totp_from_uri(uri: str, *, at: float | None = None) -> str:
+    p = parse_otpauth(uri)
+    return totp_now(p["secret"], digits=p["digits"], period=p["period"],
+                    algorithm=p["algorithm"], at=at)
+
+
+# --------------------------------------------------------------------------------------------
+# Request recording
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RequestRecorder:
+    """Collects every URL the browser context requested (HTTP(S) and websockets)."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def attach(self, context_or_page: Any) -> RequestRecorder:
+        """Listen on a BrowserContext (covers every page and worker in it) or a Page."""
+        context_or_page.on("request", lambda request: self.urls.append(request.url))
+        if hasattr(context_or_page, "goto"):
+            context_or_page.on("websocket", lambda ws: self.urls.append(ws.url))
+        else:
+            context_or_page.on("page", self._attach_ws)
+            for existing in getattr(context_or_page, "pages", []):
+                self._attach_ws(existing)
+        return self
+
+    def _attach_ws(self, page: Any) -> None:
+        page.on("websocket", lambda ws: self.urls.append(ws.url))
+
+    @property
+    def hosts(self) -> set[str]:
+        out = set()
+        for url in self.urls:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme in ("data", "blob", "about", "javascript"):
+                continue
+            out.add(parts.hostname or "")
+        return out
+
+    def foreign(self, allowed: Iterable[str] = LOOPBACK_HOSTS) -> list[str]:
+        """URLs whose host is not in ``allowed`` (data:/blob:/about: URLs are ignored)."""
+        allowed = set(allowed)
+        bad = []
+        for url in self.urls:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme in ("data", "blob", "about", "javascript"):
+                continue
+            if (parts.hostname or "") not in allowed:
+                bad.append(url)
+        return bad
+
+    def assert_only_loopback(self, allowed: Iterable[str] = LOOPBACK_HOSTS) -> None:
+        bad = self.foreign(allowed)
+        assert not bad, f"requests left {sorted(set(allowed))}: {bad}"
+        assert self.urls, "no request was recorded at all (recorder not attached?)"
+
+    def clear(self) -> None:
+        self.urls.clear()
