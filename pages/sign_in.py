@@ -35,10 +35,16 @@ def _signed_in(result_identity, forced: bool = False) -> None:  # type: ignore[n
 
 if waiting is None:
     with st.form("sign_in"):
-        username = st.text_input("Username", key="si_username", max_chars=256)
+        username = st.text_input(
+            "Username",
+            key="si_username",
+            max_chars=256,
+            value=st.session_state.get(state.LAST_USERNAME, ""),
+        )
         password = st.text_input("Password", type="password", key="si_password", max_chars=1024)
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
+        st.session_state[state.LAST_USERNAME] = username
         with errors_shown():
             result = accounts.sign_in_password(portal, username, password, source())
             if result.next is accounts.Next.CODE:
@@ -48,7 +54,8 @@ if waiting is None:
                 st.rerun()
             if result.next is accounts.Next.WIZARD:
                 state.flash(
-                    st.session_state, "info",
+                    st.session_state,
+                    "info",
                     "Your security manager reset your two-factor authentication. "
                     "Set up your authenticator app again now.",
                 )
@@ -66,7 +73,9 @@ else:
     col1, col2 = st.columns(2)
     col1.button(
         "Use my authenticator app instead" if waiting.backup else "Use a backup code instead",
-        key="toggle_backup", type="tertiary", on_click=_toggle_backup,
+        key="toggle_backup",
+        type="tertiary",
+        on_click=_toggle_backup,
     )
     col2.button("Cancel", key="cancel_sign_in", type="tertiary", on_click=_cancel)
     if submitted:
@@ -79,7 +88,8 @@ else:
                 kind = "warning" if left <= portal.settings.backup_codes_low else "info"
                 nudge = " Generate new ones soon." if kind == "warning" else ""
                 state.flash(
-                    st.session_state, kind,
+                    st.session_state,
+                    kind,
                     f"You signed in with a backup code. {left} backup code(s) left.{nudge}",
                 )
             _signed_in(verified.identity)

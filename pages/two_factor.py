@@ -22,7 +22,8 @@ def _close() -> None:
     st.session_state.pop(state.WIZARD, None)
     st.session_state.pop(state.DIALOG, None)
     state.flash(
-        st.session_state, "warning",
+        st.session_state,
+        "warning",
         "Set-up was closed before it finished, so two-factor authentication is not on. "
         "If your app already shows an entry for this portal, you may need to remove it "
         "before you try again.",

@@ -45,7 +45,9 @@ def needs_first_run(p: Portal) -> bool:
         return user_store.count_users(cur) == 0
 
 
-def create_first_manager(p: Portal, username: str, password: str, confirm: str, source: str) -> User:
+def create_first_manager(
+    p: Portal, username: str, password: str, confirm: str, source: str
+) -> User:
     """The first-run page: creates the first security manager, only on an empty database."""
     name = validate.username(username)
     _check_new_password(password, confirm, name)

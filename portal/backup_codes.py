@@ -1,4 +1,4 @@
-"""Backup codes: 12 characters (~60 bits) from an alphabet without look-alikes, shown xxxx-xxxx-xxxx."""
+"""Backup codes: 12 characters (~60 bits) without look-alike characters, shown xxxx-xxxx-xxxx."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from portal import accounts
 from portal.core import open_portal
 from portal.errors import PortalError
 from portal.models import Role
-from portal.settings import load_settings
+from portal.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--db", dest="sub_db", help="DuckDB database file")
 
-    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
     add = user.add_parser("add", help="create an account")
     add.add_argument("name", help="username (2-64 of a-z 0-9 . _ -)")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
@@ -71,18 +73,29 @@ def serve(db_path: str, port: int, address: str) -> int:
     env = dict(os.environ, PORTAL_DB=str(Path(db_path).resolve()))
     # Streamlit reads .streamlit/config.toml from the working directory: run from the project.
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "app.py"),
-        "--server.port", str(port), "--server.address", address,
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "portal" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
     print(f"Portal on http://{address}:{port}  (database {db_path})", flush=True)
     os.chdir(ROOT)
-    os.execve(sys.executable, cmd, env)
+    os.execve(sys.executable, cmd, env)  # noqa: S606 - fixed argv, no shell
     return 0  # pragma: no cover
 
 
-def user_add(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def user_add(settings: Settings, args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
         confirm = password
@@ -103,7 +116,7 @@ def user_add(settings, args: argparse.Namespace) -> int:  # type: ignore[no-unty
     return 0
 
 
-def user_list(settings, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+def user_list(settings: Settings, as_json: bool) -> int:
     portal = open_portal(settings)
     try:
         users = accounts.list_users(portal)

@@ -85,15 +85,20 @@ def report_abandoned(p: Portal, identity: Identity, source: str) -> None:
     if st.pending:
         with p.db.write() as cur:
             audit_store.insert_event(
-                cur, p.now(), events.WIZARD_ABANDONED, identity.username, identity.username,
-                source, f"set-up started {st.pending_started_at:%Y-%m-%d %H:%M} UTC not finished",
+                cur,
+                p.now(),
+                events.WIZARD_ABANDONED,
+                identity.username,
+                identity.username,
+                source,
+                f"set-up started {st.pending_started_at:%Y-%m-%d %H:%M} UTC not finished",
             )
 
 
 def verify(p: Portal, identity: Identity, code: str, source: str) -> None:
     """Check a code against the pending key; a near miss explains the phone's clock."""
     cleaned = backup_codes.normalise_totp(code[:64])
-    if not cleaned.isdigit() or len(cleaned) != totp.DIGITS:
+    if not totp.is_code(cleaned):
         raise InvalidInput(f"Enter the {totp.DIGITS}-digit code shown in your authenticator app.")
     factor = _pending(p, identity)
     secret = secret_of(p, factor)

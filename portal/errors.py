@@ -21,7 +21,9 @@ class InvalidCredentials(PortalError):
 class InvalidCode(PortalError):
     """A second-factor code did not verify (never says which factor or why at sign-in)."""
 
-    message = "That code is not valid. Each code works once: if you just used it, wait for the next."
+    message = (
+        "That code is not valid. Each code works once: if you just used it, wait for the next."
+    )
 
 
 class ClockSkew(InvalidCode):
@@ -88,7 +90,7 @@ class NotFound(PortalError):
 
 
 class InvalidState(PortalError):
-    """The action does not fit the current state (e.g. finishing a wizard that was never started)."""
+    """The action does not fit the current state (e.g. finishing a wizard never started)."""
 
     message = "This page is out of date. Start again from the menu."
 

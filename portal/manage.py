@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import duckdb
+
 from portal import backup_codes, events, passwords, throttle
 from portal.core import Portal
 from portal.enrolment import KeyView, key_view
@@ -37,7 +39,9 @@ def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeVi
         codes = factor_store.list_backup_codes(cur, factor.id)
         _audit(p, cur, identity, events.CODES_VIEWED, source)
     return [
-        CodeView(backup_codes.display(decrypt_code(p, identity.user_id, c.code_enc)), bool(c.used_at))
+        CodeView(
+            backup_codes.display(decrypt_code(p, identity.user_id, c.code_enc)), bool(c.used_at)
+        )
         for c in codes
     ]
 
@@ -83,8 +87,13 @@ def confirm_password(p: Portal, identity: Identity, password: str, source: str) 
         with p.db.write() as cur:
             throttle.record_failure(p, cur, identity.username, source)
             audit_store.insert_event(
-                cur, p.now(), events.SIGN_IN_FAILED, identity.username, identity.username,
-                source, "wrong password at re-authentication",
+                cur,
+                p.now(),
+                events.SIGN_IN_FAILED,
+                identity.username,
+                identity.username,
+                source,
+                "wrong password at re-authentication",
             )
         raise InvalidCredentials("That password is not correct.")
     return dataclasses.replace(identity, password_at=p.now())
@@ -98,5 +107,14 @@ def _active(p: Portal, identity: Identity) -> Factor:
     return factor
 
 
-def _audit(p, cur, identity: Identity, event: str, source: str, detail: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    audit_store.insert_event(cur, p.now(), event, identity.username, identity.username, source, detail)
+def _audit(
+    p: Portal,
+    cur: duckdb.DuckDBPyConnection,
+    identity: Identity,
+    event: str,
+    source: str,
+    detail: str | None = None,
+) -> None:
+    audit_store.insert_event(
+        cur, p.now(), event, identity.username, identity.username, source, detail
+    )

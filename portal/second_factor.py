@@ -88,7 +88,7 @@ def _check_second_factor(
     """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
     text = code[:64]
     cleaned = backup_codes.normalise_totp(text)
-    is_totp = cleaned.isdigit() and len(cleaned) < backup_codes.LENGTH
+    is_totp = cleaned.isascii() and cleaned.isdigit() and len(cleaned) < backup_codes.LENGTH
     if not cleaned:
         raise InvalidInput("Enter the 6-digit code from your authenticator app.")
     if is_totp and len(cleaned) != totp.DIGITS:
@@ -113,13 +113,23 @@ def _check_second_factor(
         if ok:
             if left is not None:
                 audit_store.insert_event(
-                    cur, p.now(), events.CODE_USED, user.username, user.username, source,
+                    cur,
+                    p.now(),
+                    events.CODE_USED,
+                    user.username,
+                    user.username,
+                    source,
                     f"{purpose}; {left} left",
                 )
         else:
             throttle.record_failure(p, cur, user.username, source)
             audit_store.insert_event(
-                cur, p.now(), events.CODE_FAILED, None, user.username, source,
+                cur,
+                p.now(),
+                events.CODE_FAILED,
+                None,
+                user.username,
+                source,
                 f"{purpose}: wrong {kind}",
             )
     if not ok:

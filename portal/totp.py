@@ -35,9 +35,14 @@ def seconds_left(instant: dt.datetime) -> float:
     return PERIOD - (instant.timestamp() % PERIOD)
 
 
+def is_code(text: str) -> bool:
+    """Exactly six ASCII digits (str.isdigit alone accepts other scripts' digits)."""
+    return len(text) == DIGITS and text.isascii() and text.isdigit()
+
+
 def match_step(secret: str, code: str, instant: dt.datetime, window: int = 1) -> int | None:
     """The time step within +-window of instant whose code equals code, else None."""
-    if len(code) != DIGITS or not code.isdigit():
+    if not is_code(code):
         return None
     now_step = step_at(instant)
     hit = None
@@ -50,7 +55,7 @@ def match_step(secret: str, code: str, instant: dt.datetime, window: int = 1) ->
 
 def skew_steps(secret: str, code: str, instant: dt.datetime, search: int) -> int | None:
     """How many steps off the code is, searching +-search steps (for the clock hint)."""
-    if len(code) != DIGITS or not code.isdigit():
+    if not is_code(code):
         return None
     now_step = step_at(instant)
     for distance in range(1, search + 1):

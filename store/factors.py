@@ -21,9 +21,7 @@ def _code(row: tuple[Any, ...]) -> BackupCode:
     return BackupCode(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
 
 
-def get_factor(
-    cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus
-) -> Factor | None:
+def get_factor(cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus) -> Factor | None:
     row = cur.execute(
         f"SELECT {_FACTOR} FROM factors WHERE user_id = ? AND status = ? ORDER BY id DESC LIMIT 1",
         [user_id, str(status)],
@@ -71,9 +69,10 @@ def delete_factors(
     cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus | None = None
 ) -> int:
     """Delete a person's factors (of one status, or all) and the backup codes issued with them."""
-    where, params = "user_id = ?", [user_id]
+    where, params = "user_id = ?", list[object]([user_id])
     if status is not None:
-        where, params = where + " AND status = ?", [user_id, str(status)]
+        where += " AND status = ?"
+        params.append(str(status))
     ids = [r[0] for r in cur.execute(f"SELECT id FROM factors WHERE {where}", params).fetchall()]
     for factor_id in ids:
         cur.execute("DELETE FROM backup_codes WHERE factor_id = ?", [factor_id])
@@ -102,9 +101,7 @@ def insert_backup_codes(
     )
 
 
-def update_backup_code_used(
-    cur: duckdb.DuckDBPyConnection, code_id: int, now: dt.datetime
-) -> bool:
+def update_backup_code_used(cur: duckdb.DuckDBPyConnection, code_id: int, now: dt.datetime) -> bool:
     """Mark a code used unless it already was: one conditional UPDATE, so a code works once."""
     row = cur.execute(
         "UPDATE backup_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING id",

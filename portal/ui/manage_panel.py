@@ -44,7 +44,9 @@ def render(portal: Portal, who: Identity, status: EnrolmentState) -> None:
 
 
 def step_up_form(portal: Portal, who: Identity) -> None:
-    st.info("Confirm it's you: enter a current code from your authenticator app (or a backup code).")
+    st.info(
+        "Confirm it's you: enter a current code from your authenticator app (or a backup code)."
+    )
     with st.form("step_up"):
         code = st.text_input("Authentication code", key="mg_code", max_chars=64)
         ok = st.form_submit_button("Confirm", type="primary")
@@ -61,9 +63,12 @@ def codes(portal: Portal, who: Identity) -> None:
         st.success("New backup codes generated. The old ones no longer work.", icon="✅")
         code_grid(fresh)
         st.download_button(
-            "Download backup codes (.txt)", data=codes_text(portal, who, fresh),
-            file_name=f"backup-codes-{who.username}.txt", mime="text/plain",
-            key="mg_download", on_click="ignore",
+            "Download backup codes (.txt)",
+            data=codes_text(portal, who, fresh),
+            file_name=f"backup-codes-{who.username}.txt",
+            mime="text/plain",
+            key="mg_download",
+            on_click="ignore",
         )
         return
     with errors_shown():
@@ -77,7 +82,9 @@ def codes(portal: Portal, who: Identity) -> None:
         regen_dialog(portal, who)
 
 
-@st.dialog("Generate new backup codes?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
+@st.dialog(
+    "Generate new backup codes?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None)
+)
 def regen_dialog(portal: Portal, who: Identity) -> None:
     st.write("Your current backup codes will **stop working** at once.")
     if st.button("Generate new codes", key="mg_regen_yes", type="primary"):
@@ -115,7 +122,10 @@ def deactivate(portal: Portal, who: Identity) -> None:
         deactivate_dialog(portal, who)
 
 
-@st.dialog("Deactivate two-factor authentication?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
+@st.dialog(
+    "Deactivate two-factor authentication?",
+    on_dismiss=lambda: st.session_state.pop(state.DIALOG, None),
+)
 def deactivate_dialog(portal: Portal, who: Identity) -> None:
     st.write("Your key and backup codes will be deleted. You can set it up again later.")
     if st.button("Yes, deactivate", key="mg_deactivate_yes", type="primary"):

@@ -1,4 +1,4 @@
-"""Session-state keys (one place) and guards that take a plain mapping, so they test without Streamlit."""
+"""Session-state keys (one place) and guards over a plain mapping, testable without Streamlit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ MANAGE = "manage_action"  # the manage option being worked on
 FLASH = "flash"  # list of (kind, text) messages shown once on the next run
 ABANDON_SEEN = "abandon_reported"  # the abandoned set-up was audited in this session
 DIALOG = "dialog"  # which confirmation dialog is open
-LAST_PAGE = "last_page"
+LAST_USERNAME = "last_username"  # kept so Cancel or a wrong password does not lose it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,31 +38,31 @@ class WizardState:
     replacing: bool = False
 
 
-def identity(state: Mapping[str, Any]) -> Identity | None:
+def identity(state: Mapping[Any, Any]) -> Identity | None:
     value = state.get(IDENTITY)
     return value if isinstance(value, Identity) else None
 
 
-def pending(state: Mapping[str, Any]) -> PendingSignIn | None:
+def pending(state: Mapping[Any, Any]) -> PendingSignIn | None:
     value = state.get(PENDING)
     return value if isinstance(value, PendingSignIn) else None
 
 
-def is_manager(state: Mapping[str, Any]) -> bool:
+def is_manager(state: Mapping[Any, Any]) -> bool:
     who = identity(state)
     return who is not None and who.is_manager
 
 
-def sign_out(state: MutableMapping[str, Any]) -> None:
+def sign_out(state: MutableMapping[Any, Any]) -> None:
     """Forget everything about the person in this session."""
     for key in list(state.keys()):
         if key != FLASH:
             del state[key]
 
 
-def flash(state: MutableMapping[str, Any], kind: str, text: str) -> None:
+def flash(state: MutableMapping[Any, Any], kind: str, text: str) -> None:
     state.setdefault(FLASH, []).append((kind, text))
 
 
-def take_flashes(state: MutableMapping[str, Any]) -> list[tuple[str, str]]:
+def take_flashes(state: MutableMapping[Any, Any]) -> list[tuple[str, str]]:
     return list(state.pop(FLASH, []))

@@ -1,4 +1,4 @@
-"""The set-up wizard's steps: password -> (resume?) -> intro -> QR -> verify -> backup codes -> done."""
+"""The set-up wizard: password -> (resume?) -> intro -> QR -> verify -> backup codes -> done."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ APPS = [
     ("Google Authenticator", "https://support.google.com/accounts/answer/1066447"),
     ("Twilio Authy", "https://authy.com/download/"),
     ("Microsoft Authenticator", "https://www.microsoft.com/security/mobile-authenticator-app"),
-    ("LastPass Authenticator", "https://www.lastpass.com/solutions/authentication/lastpass-authenticator"),
+    (
+        "LastPass Authenticator",
+        "https://www.lastpass.com/solutions/authentication/lastpass-authenticator",
+    ),
 ]
 STEPS = ["intro", "qr", "verify", "codes", "done"]
 REVEAL = "wizard_reveal_key"
@@ -41,9 +44,13 @@ def password_step(portal: Portal, who: Identity) -> None:
         ok = st.form_submit_button("Continue", type="primary")
     if ok:
         with errors_shown():
-            st.session_state[state.IDENTITY] = manage.confirm_password(portal, who, password, source())
+            st.session_state[state.IDENTITY] = manage.confirm_password(
+                portal, who, password, source()
+            )
             pending = enrolment.state(portal, who).pending
-            st.session_state[state.WIZARD] = state.WizardState(step="resume" if pending else "intro")
+            st.session_state[state.WIZARD] = state.WizardState(
+                step="resume" if pending else "intro"
+            )
             st.rerun()
 
 
@@ -60,6 +67,7 @@ def resume_step(portal: Portal, who: Identity) -> None:
         st.session_state[state.ABANDON_SEEN] = True
     c1, c2 = st.columns(2)
     if c1.button("Resume with the same key", key="wz_resume", type="primary"):
+        st.session_state[REVEAL] = False
         go("qr")
         st.rerun()
     if c2.button("Start over with a new key", key="wz_restart"):
@@ -106,7 +114,9 @@ def qr_step(portal: Portal, who: Identity) -> None:
 def verify_step(portal: Portal, who: Identity) -> None:
     st.markdown("Enter the **6-digit code** your app now shows for this portal.")
     with st.form("wizard_verify"):
-        code = st.text_input("Code from your app", key="wz_code", max_chars=64, placeholder="123456")
+        code = st.text_input(
+            "Code from your app", key="wz_code", max_chars=64, placeholder="123456"
+        )
         checked = st.form_submit_button("Verify")
     if checked:
         with errors_shown():

@@ -1,0 +1,155 @@
+import datetime as dt
+
+from portal import enrolment, events, totp
+from portal.models import Role
+from store import audit as audit_store
+from tests.app.conftest import enter_code, page_path, sign_in, texts
+from tests.conftest import PASSWORD, add_user, enrol
+
+
+def open_wizard(at, password=PASSWORD):
+    at.switch_page(page_path("two_factor")).run()
+    at.text_input(key="wz_password").input(password)
+    return at.button(key="FormSubmitter:wizard_password-Continue").click().run()
+
+
+def read_key(at) -> str:
+    at.button(key="reveal_key").click().run()
+    return at.code[0].value.replace(" ", "")
+
+
+def verify(at, code):
+    at.text_input(key="wz_code").input(code)
+    return at.button(key="FormSubmitter:wizard_verify-Verify").click().run()
+
+
+def walk_to_codes(at, clock) -> str:
+    at.button(key="wz_next_intro").click().run()
+    secret = read_key(at)
+    at.button(key="wz_next_qr").click().run()
+    verify(at, totp.code_at(secret, clock.now()))
+    at.button(key="wz_next_verify").click().run()
+    return secret
+
+
+def test_whole_wizard_turns_2fa_on(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    intro = texts(app)
+    for name in ("Google Authenticator", "Twilio Authy", "Microsoft Authenticator", "LastPass"):
+        assert name in intro
+    assert "correct time" in intro
+    app.button(key="wz_next_intro").click().run()
+    assert len(app.get("image")) == 1  # the QR code
+    secret = read_key(app)
+    assert len(secret) == 32
+    assert "groups" not in secret
+    app.button(key="wz_next_qr").click().run()
+    assert app.button(key="wz_next_verify").disabled
+    verify(app, totp.code_at(secret, clock.now()))
+    assert any("The code is correct" in s.value for s in app.success)
+    app.button(key="wz_next_verify").click().run()
+    shown = [line for line in texts(app).split("\n") if line.startswith("`")]
+    assert len(shown) == 10
+    assert app.get("download_button")
+    assert app.button(key="wz_finish").disabled
+    app.checkbox(key="wz_stored").check().run()
+    app.button(key="wz_finish").click().run()
+    assert "Two-factor authentication is on" in texts(app)
+    who = app.session_state["identity"]
+    assert enrolment.state(portal, who).enabled
+    # The next sign-in asks for a code.
+    app.button(key="sign_out").click().run()
+    clock.advance(seconds=30)
+    sign_in(app, "alice")
+    enter_code(app, totp.code_at(secret, clock.now()))
+    assert "Hello, alice" in texts(app)
+
+
+def test_wrong_code_and_wrong_clock_are_explained(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    app.button(key="wz_next_intro").click().run()
+    secret = read_key(app)
+    app.button(key="wz_next_qr").click().run()
+    verify(app, totp.code_at(secret, clock.now() + dt.timedelta(minutes=4)))
+    assert "about 4 minute(s) ahead" in texts(app)
+    verify(app, "12345")
+    assert "6-digit code" in texts(app)
+    assert app.button(key="wz_next_verify").disabled
+
+
+def test_wrong_password_keeps_the_wizard_closed(app, portal):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app, "not the password")
+    assert "That password is not correct." in texts(app)
+    assert "Install one of these apps" not in texts(app)
+
+
+def test_leaving_early_warns_next_time_and_resume_keeps_the_key(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    app.button(key="wz_next_intro").click().run()
+    secret = read_key(app)
+    app.switch_page(page_path("home")).run()  # navigating away closes the wizard
+    assert "did not finish" in texts(app)
+    open_wizard(app)
+    assert "Set-up was not completed" in texts(app)
+    assert "remove the old entry" in texts(app)
+    app.button(key="wz_resume").click().run()
+    assert read_key(app) == secret
+    with portal.db.read() as cur:
+        assert events.WIZARD_ABANDONED in [e.event for e in audit_store.list_events(cur, "alice")]
+
+
+def test_start_over_makes_a_new_key(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    app.button(key="wz_next_intro").click().run()
+    first = read_key(app)
+    app.switch_page(page_path("home")).run()
+    open_wizard(app)
+    app.button(key="wz_restart").click().run()
+    assert read_key(app) != first
+
+
+def test_close_button_warns_and_leaves_2fa_off(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    walk_to_codes(app, clock)
+    app.button(key="wz_close").click().run()
+    assert "may need removing" in texts(app)
+    app.button(key="wz_close_yes").click().run()
+    assert "Set-up was closed before it finished" in texts(app)
+    assert not enrolment.state(portal, app.session_state["identity"]).enabled
+
+
+def test_signing_out_mid_wizard_leaves_2fa_off(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    walk_to_codes(app, clock)
+    app.button(key="sign_out").click().run()
+    sign_in(app, "alice")
+    assert "Hello, alice" in texts(app)  # no code asked: 2FA is still off
+    assert "did not finish" in texts(app)
+
+
+def test_manager_sees_the_manage_options_once_enabled(app, portal, clock):
+    _, _, _ = enrol(portal, clock, add_user(portal, "boss", Role.SECURITY_MANAGER))
+    del _
+    app.run()
+    assert "Sign in" in texts(app)
