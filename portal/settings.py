@@ -32,6 +32,13 @@ class Settings:
     reset_grant_hours: int = 24
     clock_offset_seconds: int = 0
     demo: bool = False
+    require_2fa: str = "none"  # none | all | managers
+    require_2fa_grace_days: int = 7
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = "2fa-portal@localhost"
 
     @property
     def key_file(self) -> Path:
