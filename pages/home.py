@@ -3,7 +3,7 @@
 import streamlit as st
 
 from portal import enrolment, manage
-from portal.ui import state
+from portal.ui import account, state
 from portal.ui.nav import link
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import show_flashes
@@ -15,6 +15,7 @@ if who is None:
 
 st.title(f"Hello, {who.display_name}")
 show_flashes()
+account.notices_panel(portal, who)
 status = enrolment.state(portal, who)
 left = manage.backup_codes_left(portal, who)
 
@@ -42,3 +43,5 @@ else:
         icon="🛡️",
     )
 link("two_factor")
+account.sessions_panel(portal, who)
+account.password_panel(portal, who)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from portal import accounts, second_factor
-from portal.ui import state
+from portal.models import Identity
+from portal.ui import cookies, state
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, show_flashes, source
 
@@ -25,11 +26,13 @@ def _cancel() -> None:
     st.session_state.pop(state.PENDING, None)
 
 
-def _signed_in(result_identity, forced: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _signed_in(who: Identity | None, forced: bool = False) -> None:
     st.session_state.pop(state.PENDING, None)
-    st.session_state[state.IDENTITY] = result_identity
+    st.session_state[state.IDENTITY] = who
     if forced:
         st.session_state[state.FORCED_WIZARD] = True
+    elif who is not None:
+        cookies.start_session(portal, who)
     st.rerun()
 
 

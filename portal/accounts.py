@@ -20,6 +20,7 @@ from portal.errors import (
 from portal.models import FactorStatus, Identity, Role, User
 from store import audit as audit_store
 from store import factors as factor_store
+from store import sessions as session_store
 from store import users as user_store
 
 
@@ -70,18 +71,22 @@ def create_user(
     role: Role = Role.USER,
     display_name: str = "",
     source: str = "cli",
+    email: str = "",
 ) -> User:
     """A new account; actor None means the command line (whoever can read the database)."""
     if actor is not None and not actor.is_manager:
         raise PermissionDenied()
     name = validate.username(username)
     shown = validate.display_name(display_name, name)
+    address = validate.email(email)
     _check_new_password(password, password, name)
     hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
     with p.db.write() as cur:
         if user_store.get_user_by_username(cur, name) is not None:
             raise UsernameTaken()
         user = _insert(p, cur, name, shown, Role(role), hashed)
+        if address:
+            user_store.update_email(cur, user.id, address)
         actor_name = actor.username if actor else "cli"
         audit_store.insert_event(
             cur, p.now(), events.ACCOUNT_CREATED, actor_name, name, source, f"role {role}"
@@ -105,6 +110,37 @@ def _check_new_password(password: str, confirm: str, username: str) -> None:
     if password != confirm:
         raise InvalidInput("The two passwords do not match.")
     passwords.check_policy(password, username)
+
+
+def change_password(
+    p: Portal,
+    identity: Identity,
+    current: str,
+    new: str,
+    confirm: str,
+    source: str,
+    keep_session: str | None = None,
+) -> None:
+    """A new password (policy-checked); every other session of the person ends."""
+    with p.db.read() as cur:
+        throttle.check_allowed(p, cur, identity.username)
+        user = user_store.get_user(cur, identity.user_id)
+    if user is None or not passwords.check_password(current[:1024], user.password_hash):
+        with p.db.write() as cur:
+            throttle.record_failure(p, cur, identity.username, source)
+        raise InvalidCredentials("Your current password is not correct.")
+    _check_new_password(new, confirm, identity.username)
+    if new == current:
+        raise InvalidInput("The new password must differ from the current one.")
+    hashed = passwords.hash_password(new, p.settings.bcrypt_rounds)
+    with p.db.write() as cur:
+        user_store.update_password(cur, identity.user_id, hashed)
+        session_store.update_end_all(
+            cur, identity.user_id, p.now(), "password changed", keep_session
+        )
+        audit_store.insert_event(
+            cur, p.now(), events.PASSWORD_CHANGED, identity.username, identity.username, source
+        )
 
 
 def list_users(p: Portal) -> list[User]:

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal import accounts
-from portal.ui import state
+from portal import accounts, sessions
+from portal.ui import cookies, state
 from portal.ui.nav import page
 from portal.ui.resources import portal_or_stop
-from portal.ui.widgets import source
 
 st.set_page_config(page_title="2FA Portal", page_icon="🔐", layout="centered")
 
 
 def _sign_out() -> None:
-    who = state.identity(st.session_state)
-    if who is not None:
-        accounts.record_sign_out(portal_or_stop(), who, source())
-    state.sign_out(st.session_state)
-    state.flash(st.session_state, "success", "You are signed out.")
+    cookies.sign_out(portal_or_stop(), "You are signed out.", "success")
 
 
 portal = portal_or_stop()
+cookies.restore(portal)
+session_id = st.session_state.get(state.SESSION_ID)
+if session_id and state.identity(st.session_state) is not None:
+    ended = sessions.check(portal, session_id)
+    if ended:
+        cookies.sign_out(portal, ended, "warning")
+if cookies.run_pending_op():
+    st.stop()
 who = state.identity(st.session_state)
 if accounts.needs_first_run(portal):
     pages = [page("first_run", default=True)]

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", help="username (2-64 of a-z 0-9 . _ -)")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     add.add_argument("--display-name", default="", help="name shown in the portal")
+    add.add_argument("--email", default="", help="address for notices about their 2FA")
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -77,7 +78,7 @@ def serve(db_path: str, port: int, address: str) -> int:
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "portal" / "app.py"),
+        str(ROOT / "portal" / "asgi.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -108,7 +109,14 @@ def user_add(settings: Settings, args: argparse.Namespace) -> int:
     portal = open_portal(settings)
     try:
         user = accounts.create_user(
-            portal, None, args.name, password, Role(args.role), args.display_name, "cli"
+            portal,
+            None,
+            args.name,
+            password,
+            Role(args.role),
+            args.display_name,
+            "cli",
+            args.email,
         )
     finally:
         portal.db.close()

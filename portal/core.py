@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 from portal import crypto
 from portal.clock import Clock, OffsetClock, SystemClock
@@ -62,3 +63,15 @@ def _cipher_for(db: Database, settings: Settings) -> crypto.Cipher:
             f"(PORTAL_SECRET_KEY or {settings.key_file})."
         )
     return cipher
+
+
+_shared: dict[Settings, Portal] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_portal(settings: Settings) -> Portal:
+    """The one Portal (one DuckDB connection) of this process for these settings."""
+    with _shared_lock:
+        if settings not in _shared:
+            _shared[settings] = open_portal(settings)
+        return _shared[settings]

@@ -23,5 +23,6 @@ CODE_USED = "backup_code_used"
 RESET_GRANTED = "reset_granted"
 RESET_USED = "reset_used"
 DEACTIVATED = "two_factor_deactivated"
+SESSION_ENDED = "session_ended"
 
 ALL = sorted(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

@@ -14,6 +14,7 @@ from portal.models import Factor, FactorStatus, Identity
 from portal.second_factor import decrypt_code, encrypt_code, require_fresh
 from store import audit as audit_store
 from store import factors as factor_store
+from store import sessions as session_store
 from store import users as user_store
 
 
@@ -67,12 +68,15 @@ def reveal_key(p: Portal, identity: Identity, source: str) -> KeyView:
     return key_view(p, identity, factor)
 
 
-def deactivate(p: Portal, identity: Identity, source: str) -> None:
-    """Turn 2FA off for oneself: the key and backup codes are deleted."""
+def deactivate(p: Portal, identity: Identity, source: str, keep_session: str | None = None) -> None:
+    """Turn 2FA off for oneself: the key and backup codes are deleted, other sessions end."""
     require_fresh(p, identity)
     with p.db.write() as cur:
         if not factor_store.delete_factors(cur, identity.user_id):
             raise InvalidState("Two-factor authentication is already off.")
+        session_store.update_end_all(
+            cur, identity.user_id, p.now(), "2FA deactivated", keep_session
+        )
         _audit(p, cur, identity, events.DEACTIVATED, source, "by the account holder")
 
 

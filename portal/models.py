@@ -105,3 +105,19 @@ class Identity:
     @property
     def is_manager(self) -> bool:
         return self.role is Role.SECURITY_MANAGER
+
+
+@dataclasses.dataclass(frozen=True)
+class BrowserSession:
+    """A signed-in browser; the database knows only the hash of its cookie token."""
+
+    id: str
+    user_id: int
+    browser_hash: str = dataclasses.field(repr=False)
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    second_factor_at: dt.datetime | None
+    user_agent: str | None
+    source: str | None
+    ended_at: dt.datetime | None
+    end_reason: str | None

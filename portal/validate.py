@@ -34,6 +34,19 @@ def display_name(text: str, fallback: str) -> str:
     return name or fallback
 
 
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+
+
+def email(text: str) -> str | None:
+    """An email address for notices, or None when left empty."""
+    value = text.strip()
+    if not value:
+        return None
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise InvalidInput("That email address does not look right (name@example.org).")
+    return value
+
+
 def reason(text: str) -> str:
     value = " ".join(text.split())
     if not value:

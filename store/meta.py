@@ -12,3 +12,11 @@ def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> bytes | None:
 
 def insert_meta(cur: duckdb.DuckDBPyConnection, key: str, value: bytes) -> None:
     cur.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+
+def upsert_meta(cur: duckdb.DuckDBPyConnection, key: str, value: bytes) -> None:
+    cur.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

@@ -103,3 +103,21 @@ def consume_reset_grant(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.da
         [user_id, now],
     ).fetchone()
     return row is not None
+
+
+def get_notices_seen_at(cur: duckdb.DuckDBPyConnection, user_id: int) -> dt.datetime | None:
+    row = cur.execute("SELECT notices_seen_at FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row else None
+
+
+def update_notices_seen_at(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> None:
+    cur.execute("UPDATE users SET notices_seen_at = ? WHERE id = ?", [now, user_id])
+
+
+def get_email(cur: duckdb.DuckDBPyConnection, user_id: int) -> str | None:
+    row = cur.execute("SELECT email FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def update_email(cur: duckdb.DuckDBPyConnection, user_id: int, email: str | None) -> None:
+    cur.execute("UPDATE users SET email = ? WHERE id = ?", [email, user_id])

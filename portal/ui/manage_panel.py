@@ -130,7 +130,7 @@ def deactivate_dialog(portal: Portal, who: Identity) -> None:
     st.write("Your key and backup codes will be deleted. You can set it up again later.")
     if st.button("Yes, deactivate", key="mg_deactivate_yes", type="primary"):
         with errors_shown():
-            manage.deactivate(portal, who, source())
+            manage.deactivate(portal, who, source(), st.session_state.get(state.SESSION_ID))
             choose(None)
             state.flash(st.session_state, "warning", "Two-factor authentication is now off.")
             st.rerun()

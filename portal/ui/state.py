@@ -17,6 +17,9 @@ MANAGE = "manage_action"  # the manage option being worked on
 FLASH = "flash"  # list of (kind, text) messages shown once on the next run
 ABANDON_SEEN = "abandon_reported"  # the abandoned set-up was audited in this session
 DIALOG = "dialog"  # which confirmation dialog is open
+SESSION_ID = "session_id"  # the server-side session of this tab, when it has a cookie
+COOKIE_OP = "cookie_op"  # a pending request to the cookie routes
+COOKIE_CHECKED = "cookie_checked"  # the session cookie was read once for this session
 LAST_USERNAME = "last_username"  # kept so Cancel or a wrong password does not lose it
 
 
@@ -56,7 +59,7 @@ def is_manager(state: Mapping[Any, Any]) -> bool:
 def sign_out(state: MutableMapping[Any, Any]) -> None:
     """Forget everything about the person in this session."""
     for key in list(state.keys()):
-        if key != FLASH:
+        if key not in (FLASH, COOKIE_OP, COOKIE_CHECKED):
             del state[key]
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from portal import backup_codes, enrolment, manage
 from portal.core import Portal
 from portal.models import Identity
-from portal.ui import state
+from portal.ui import cookies, state
 from portal.ui.widgets import errors_shown, key_panel, source
 
 APPS = [
@@ -155,8 +155,10 @@ def codes_step(portal: Portal, who: Identity) -> None:
         )
         stored = st.checkbox("I have stored my backup codes safely", key="wz_stored")
         if st.button("Finish", key="wz_finish", type="primary", disabled=not stored):
-            st.session_state[state.IDENTITY] = enrolment.finish(portal, who, source())
-            st.session_state.pop(state.FORCED_WIZARD, None)
+            finished = enrolment.finish(portal, who, source())
+            st.session_state[state.IDENTITY] = finished
+            if st.session_state.pop(state.FORCED_WIZARD, None):
+                cookies.start_session(portal, finished)  # a reset sign-in gets its cookie now
             go("done")
             st.rerun()
 

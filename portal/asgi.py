@@ -1,0 +1,133 @@
+"""The ASGI app: Streamlit plus the two cookie routes and the browser-cookie middleware.
+
+`portal serve` runs this file (`streamlit run portal/asgi.py`), so the routes are part of the
+server; running portal/app.py directly works too, but without sessions that survive a reload.
+"""
+
+from __future__ import annotations
+
+import http.cookies
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal import notices, sessions
+from portal.core import shared_portal
+from portal.errors import PortalError
+from portal.settings import load_settings
+
+CSRF_HEADER = "x-portal-request"
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+YEAR = 365 * 24 * 3600
+
+
+def _secure(request: Request) -> bool:
+    # Chromium treats loopback as a secure context, so Secure cookies work on http://127.0.0.1.
+    return request.url.scheme == "https" or (request.url.hostname or "") in LOOPBACK
+
+
+def _cookie(name: str, value: str, max_age: int, secure: bool) -> str:
+    morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
+    morsel.set(name, value, value)
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Strict"
+    morsel["max-age"] = str(max_age)
+    if secure:
+        morsel["secure"] = True
+    return morsel.OutputString()
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    host = request.headers.get("host")
+    return bool(origin and host and urlsplit(origin).netloc == host)
+
+
+def _refuse(status: int, why: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": why}, status_code=status)
+
+
+async def establish(request: Request) -> JSONResponse:
+    """Redeem a one-time ticket and set the HttpOnly session cookie."""
+    if not _same_origin(request) or request.headers.get(CSRF_HEADER) != "1":
+        return _refuse(403, "forbidden")
+    try:
+        body: Any = json.loads(await request.body() or b"{}")
+        ticket = str(body.get("ticket", ""))[:200]
+    except (ValueError, AttributeError):
+        return _refuse(400, "bad request")
+    browser = request.cookies.get(sessions.BROWSER_COOKIE, "")
+    agent = request.headers.get("user-agent", "")
+    portal = shared_portal(load_settings())
+    try:
+        token = await run_in_threadpool(sessions.redeem_ticket, portal, ticket, browser, agent)
+    except PortalError as exc:
+        return _refuse(403, str(exc))
+    response = JSONResponse({"ok": True})
+    max_age = portal.settings.session_max_hours * 3600
+    response.headers.append(
+        "set-cookie", _cookie(sessions.SESSION_COOKIE, token, max_age, _secure(request))
+    )
+    return response
+
+
+async def logout(request: Request) -> JSONResponse:
+    """End the session server-side and clear its cookie."""
+    if not _same_origin(request) or request.headers.get(CSRF_HEADER) != "1":
+        return _refuse(403, "forbidden")
+    token = request.cookies.get(sessions.SESSION_COOKIE, "")
+    if token:
+        portal = shared_portal(load_settings())
+        await run_in_threadpool(sessions.end_by_token, portal, token)
+    response = JSONResponse({"ok": True})
+    response.headers.append("set-cookie", _cookie(sessions.SESSION_COOKIE, "", 0, _secure(request)))
+    return response
+
+
+class BrowserCookieMiddleware:
+    """Give every browser a random HttpOnly id on its first page load (tickets bind to it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if request.cookies.get(sessions.BROWSER_COOKIE):
+            await self.app(scope, receive, send)
+            return
+        value = _cookie(sessions.BROWSER_COOKIE, secrets.token_urlsafe(24), YEAR, _secure(request))
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"set-cookie", value.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+notices.start_mailer(shared_portal(load_settings()))
+
+app = st.App(
+    str(Path(__file__).with_name("app.py")),
+    routes=[
+        Route("/api/session/establish", establish, methods=["POST"]),
+        Route("/api/session/logout", logout, methods=["POST"]),
+    ],
+    middleware=[Middleware(BrowserCookieMiddleware)],
+)

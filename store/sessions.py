@@ -1,0 +1,119 @@
+"""SQL for browser sessions: hashed tokens and one-time sign-in tickets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from portal.models import BrowserSession
+
+_COLUMNS = (
+    "id, user_id, browser_hash, created_at, last_seen_at, second_factor_at, user_agent, source,"
+    " ended_at, end_reason"
+)
+
+
+def _session(row: tuple[Any, ...] | None) -> BrowserSession | None:
+    return BrowserSession(*row) if row else None
+
+
+def insert_session(
+    cur: duckdb.DuckDBPyConnection,
+    session_id: str,
+    user_id: int,
+    ticket_hash: str,
+    browser_hash: str,
+    ticket_expires_at: dt.datetime,
+    now: dt.datetime,
+    second_factor_at: dt.datetime | None,
+    source: str,
+) -> None:
+    cur.execute(
+        "INSERT INTO sessions (id, user_id, ticket_hash, browser_hash, ticket_expires_at,"
+        " created_at, last_seen_at, second_factor_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            session_id,
+            user_id,
+            ticket_hash,
+            browser_hash,
+            ticket_expires_at,
+            now,
+            now,
+            second_factor_at,
+            source,
+        ],
+    )
+
+
+def update_redeem_ticket(
+    cur: duckdb.DuckDBPyConnection,
+    ticket_hash: str,
+    browser_hash: str,
+    token_hash: str,
+    user_agent: str,
+    now: dt.datetime,
+) -> str | None:
+    """Swap a live ticket for a token, once: a single conditional UPDATE."""
+    row = cur.execute(
+        "UPDATE sessions SET ticket_hash = NULL, ticket_expires_at = NULL, token_hash = ?,"
+        " user_agent = ?, last_seen_at = ? WHERE ticket_hash = ? AND browser_hash = ?"
+        " AND ticket_expires_at > ? AND ended_at IS NULL RETURNING id",
+        [token_hash, user_agent, now, ticket_hash, browser_hash, now],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def get_session(cur: duckdb.DuckDBPyConnection, session_id: str) -> BrowserSession | None:
+    return _session(
+        cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", [session_id]).fetchone()
+    )
+
+
+def get_session_by_token(cur: duckdb.DuckDBPyConnection, token_hash: str) -> BrowserSession | None:
+    row = cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE token_hash = ?", [token_hash])
+    return _session(row.fetchone())
+
+
+def list_sessions(cur: duckdb.DuckDBPyConnection, user_id: int) -> list[BrowserSession]:
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND ended_at IS NULL"
+        " AND token_hash IS NOT NULL ORDER BY last_seen_at DESC",
+        [user_id],
+    ).fetchall()
+    return [s for s in map(_session, rows) if s is not None]
+
+
+def update_last_seen(cur: duckdb.DuckDBPyConnection, session_id: str, now: dt.datetime) -> None:
+    cur.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now, session_id])
+
+
+def update_second_factor(cur: duckdb.DuckDBPyConnection, session_id: str, at: dt.datetime) -> None:
+    cur.execute("UPDATE sessions SET second_factor_at = ? WHERE id = ?", [at, session_id])
+
+
+def update_end(
+    cur: duckdb.DuckDBPyConnection, session_id: str, now: dt.datetime, reason: str
+) -> bool:
+    row = cur.execute(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"
+        " RETURNING id",
+        [now, reason, session_id],
+    ).fetchone()
+    return row is not None
+
+
+def update_end_all(
+    cur: duckdb.DuckDBPyConnection,
+    user_id: int,
+    now: dt.datetime,
+    reason: str,
+    keep: str | None = None,
+) -> int:
+    rows = cur.execute(
+        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL"
+        " AND id IS DISTINCT FROM ? RETURNING id",
+        [now, reason, user_id, keep],
+    ).fetchall()
+    return len(rows)
