@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 
 from portal import crypto
-from portal.clock import Clock, OffsetClock, SystemClock
+from portal.clock import Clock, FileOffsetClock, OffsetClock, SystemClock
 from portal.errors import EncryptionKeyError
 from portal.settings import Settings
 from store import open_database
@@ -40,7 +40,10 @@ def open_portal(settings: Settings, clock: Clock | None = None) -> Portal:
         raise
     if clock is None:
         offset = dt.timedelta(seconds=settings.clock_offset_seconds)
-        clock = OffsetClock(offset) if offset else SystemClock()
+        if settings.clock_file:
+            clock = FileOffsetClock(settings.clock_file)
+        else:
+            clock = OffsetClock(offset) if offset else SystemClock()
     return Portal(db=db, cipher=cipher, settings=settings, clock=clock)
 
 

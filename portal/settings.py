@@ -31,6 +31,7 @@ class Settings:
     backup_codes_low: int = 3
     reset_grant_hours: int = 24
     clock_offset_seconds: int = 0
+    clock_file: str = ""
     demo: bool = False
     require_2fa: str = "none"  # none | all | managers
     require_2fa_grace_days: int = 7

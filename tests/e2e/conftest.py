@@ -10,6 +10,8 @@ Fixtures (all defined here):
 * ``request_recorder`` (function) - :class:`harness.RequestRecorder` attached to the context.
 * ``portal_db_path`` (function) - ``<tmp_path>/portal.duckdb``; override it to seed the database
   before the server opens it (DuckDB lets only one process open the file).
+* ``portal_env`` (function) - the server's PORTAL_* variables (fresh key, bcrypt rounds 4);
+  seed with the same ones: ``harness.run_portal([...], portal_env, input=...)``.
 * ``portal_server`` (function) / ``portal_server_module`` (module) - ``python -m portal serve``
   on a free port with a fresh PORTAL_SECRET_KEY and PORTAL_BCRYPT_ROUNDS=4; yields a
   :class:`harness.Server` (``.url``, ``.base_url``, ``.port``, ``.log_path``, ``.db_path``).
@@ -27,16 +29,21 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # so "import harness" always works
-
-import harness  # noqa: E402
-from harness import Server  # noqa: E402
+if __package__:  # tests/e2e is a package (tests/__init__.py + tests/e2e/__init__.py)
+    from . import harness
+else:  # rootdir-relative "prepend" import of a plain directory
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import harness  # type: ignore[no-redef]
+# One module object whichever way it was imported: test modules may "import harness" or
+# "from tests.e2e.harness import ...", and isinstance(x, harness.Server) must hold for both.
+sys.modules.setdefault("harness", harness)
+Server = harness.Server
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parents[1]
@@ -65,7 +72,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     return report
@@ -222,20 +231,24 @@ def request_recorder(context: Any, request: pytest.FixtureRequest) -> harness.Re
 
 
 @pytest.fixture(autouse=True)
-def _e2e_server_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Copy the logs of every server this test used into its artefacts folder on failure.
+def _e2e_server_bookkeeping(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Record server start times; copy the logs of the test's servers on failure.
 
     Autouse fixtures are set up first and torn down last, so the servers have stopped and
-    their logs are complete when this runs.
+    their logs are complete when this runs. A test's folder is replaced only when it fails
+    again, so a later passing run does not destroy the evidence of a flaky failure.
     """
     yield
     item = request.node
+    servers = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, Server)]
+    for server in servers:
+        if not getattr(server, "_e2e_timed", False):  # module-scoped servers count once
+            server._e2e_timed = True  # type: ignore[attr-defined]
+            _record_timing(request.config, f"server start ({server.name})", server.startup_seconds)
     if not _failed(item):
         return
     logs = list(item.stash.get(_LOGS, []))
-    for value in getattr(item, "funcargs", {}).values():
-        if isinstance(value, Server) and value.log_path not in logs:
-            logs.append(value.log_path)
+    logs += [s.log_path for s in servers if s.log_path not in logs]
     if not logs:
         return
     out = _fresh_artifacts_dir(item)
@@ -256,29 +269,53 @@ def portal_db_path(tmp_path: Path) -> Path:
     return tmp_path / "portal.duckdb"
 
 
+@pytest.fixture
+def portal_env() -> dict[str, str]:
+    """PORTAL_* variables of this test's server: fresh PORTAL_SECRET_KEY, PORTAL_BCRYPT_ROUNDS=4.
+
+    Seed the database with the same variables (``harness.run_portal(args, portal_env)``): it is
+    encrypted with the key, and a server with another key refuses to start.
+    """
+    return harness.portal_env()
+
+
 def _start_portal(
-    request: pytest.FixtureRequest, db_path: Path, log_path: Path, item: pytest.Item | None
+    request: pytest.FixtureRequest,
+    db_path: Path,
+    log_path: Path,
+    item: pytest.Item | None,
+    base_env: dict[str, str],
 ) -> Server:
     params: dict[str, Any] = dict(getattr(request, "param", None) or {})
-    env = harness.portal_env(**params.get("env", {}))
+    env = {**base_env, **params.get("env", {})}
     cmd = harness.portal_serve_cmd(db_path, *params.get("args", []))
     if item is not None:
         _register_log(item, log_path)
+    # PORTAL_* variables of the developer's shell (PORTAL_DEMO, PORTAL_DB, ...) must not leak in.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     server = harness.start_server(
-        cmd, env, cwd=REPO_ROOT, log_path=log_path, timeout=params.get("timeout", 30.0)
+        cmd,
+        {**inherited, **env},
+        cwd=REPO_ROOT,
+        log_path=log_path,
+        timeout=params.get("timeout", 30.0),
+        inherit_env=False,
     )
     server.db_path = db_path
     server.env = env
-    _record_timing(request.config, "portal server start", server.startup_seconds)
     return server
 
 
 @pytest.fixture
 def portal_server(
-    request: pytest.FixtureRequest, portal_db_path: Path, tmp_path: Path
+    request: pytest.FixtureRequest,
+    portal_db_path: Path,
+    portal_env: dict[str, str],
+    tmp_path: Path,
 ) -> Iterator[Server]:
     """``python -m portal serve`` for one test, stopped afterwards whatever happens."""
-    server = _start_portal(request, portal_db_path, tmp_path / "portal-server.log", request.node)
+    log_path = tmp_path / "portal-server.log"
+    server = _start_portal(request, portal_db_path, log_path, request.node, portal_env)
     try:
         yield server
     finally:
@@ -291,7 +328,9 @@ def portal_server_module(
 ) -> Iterator[Server]:
     """One ``portal serve`` shared by a module's tests (faster, but state carries over)."""
     base = tmp_path_factory.mktemp("portal-module")
-    server = _start_portal(request, base / "portal.duckdb", base / "portal-server.log", None)
+    server = _start_portal(
+        request, base / "portal.duckdb", base / "portal-server.log", None, harness.portal_env()
+    )
     try:
         yield server
     finally:

@@ -101,7 +101,7 @@ _OPENER = _no_proxy_opener()
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    """GET ``url`` without any proxy; returns (status, body). HTTP errors are returned, not raised."""
+    """GET ``url`` without any proxy; returns (status, body). HTTP errors are returned."""
     try:
         with _OPENER.open(url, timeout=timeout) as resp:
             return int(resp.status), resp.read()
@@ -118,6 +118,7 @@ class Server:
     log_path: Path
     proc: subprocess.Popen[bytes]
     startup_seconds: float = 0.0
+    name: str = "server"
     db_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     _log_file: IO[bytes] | None = field(default=None, repr=False)
@@ -155,6 +156,17 @@ class Server:
     def stop(self, grace: float = 5.0) -> int | None:
         """SIGTERM the whole process group, SIGKILL it after ``grace`` seconds. Idempotent."""
         try:
+            if self._log_file is not None:
+                code = self.proc.poll()
+                note = (
+                    "sending SIGTERM to the process group"
+                    if code is None
+                    else f"process had already exited with code {code}"
+                )
+                stamp = time.strftime("%H:%M:%S")
+                with contextlib.suppress(OSError, ValueError):
+                    self._log_file.write(f"[harness {stamp}] stop(): {note}\n".encode())
+                    self._log_file.flush()
             if self.proc.poll() is None:
                 _signal_group(self.proc, signal.SIGTERM)
                 try:
@@ -200,6 +212,7 @@ def start_server(
     inherit_env: bool = True,
     port: int | None = None,
     attempts: int = 3,
+    name: str | None = None,
 ) -> Server:
     """Start ``cmd`` on a free loopback port and wait until ``/_stcore/health`` answers "ok".
 
@@ -220,10 +233,13 @@ def start_server(
     last_error: ServerStartError | None = None
     for attempt in range(1, attempts + 1):
         chosen = port if port is not None else free_port()
-        argv = list(cmd(chosen)) if callable(cmd) else [
-            part.replace(PORT_PLACEHOLDER, str(chosen)) for part in cmd
-        ]
+        argv = (
+            list(cmd(chosen))
+            if callable(cmd)
+            else [part.replace(PORT_PLACEHOLDER, str(chosen)) for part in cmd]
+        )
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by Server.stop()
+        log_offset = log_file.tell()
         log_file.write(f"$ {' '.join(argv)}   (cwd={cwd}, attempt {attempt})\n".encode())
         log_file.flush()
         started = time.monotonic()
@@ -236,13 +252,21 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        server = Server(cmd=argv, port=chosen, log_path=log_path, proc=proc, _log_file=log_file)
+        server = Server(
+            cmd=argv,
+            port=chosen,
+            log_path=log_path,
+            proc=proc,
+            name=name or _name_of(argv),
+            _log_file=log_file,
+        )
         try:
             _wait_healthy(server, timeout)
         except ServerStartError as exc:
             server.stop()
             last_error = exc
-            if port is None and _address_in_use(server.log_text()) and attempt < attempts:
+            this_attempt = server.log_text().encode()[log_offset:].decode("utf-8", "replace")
+            if port is None and _address_in_use(this_attempt) and attempt < attempts:
                 continue
             raise
         except BaseException:
@@ -252,6 +276,17 @@ def start_server(
         return server
     assert last_error is not None
     raise last_error
+
+
+def _name_of(argv: Sequence[str]) -> str:
+    """A short label for timings: "portal serve", "streamlit run _smoke_app.py", ..."""
+    if "-m" in argv:
+        i = argv.index("-m")
+        rest = list(argv[i + 1 : i + 3])
+        if rest[-1:] == ["run"] and len(argv) > i + 3:
+            rest.append(Path(argv[i + 3]).name)
+        return " ".join(rest)
+    return Path(argv[0]).name
 
 
 def _wait_healthy(server: Server, timeout: float) -> None:
@@ -318,6 +353,40 @@ def portal_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def run_portal(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    input: str | None = None,  # noqa: A002 - same name as subprocess.run
+    cwd: str | os.PathLike[str] = REPO_ROOT,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m portal <args>`` (e.g. to seed a database before the server opens it).
+
+    Use the **same** ``env`` as the server (the ``portal_env`` fixture): the database is
+    encrypted with PORTAL_SECRET_KEY and a server started with another key refuses to start
+    ("The encryption key does not match this database"). Raises AssertionError with the
+    output when the command fails.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "portal", *args],
+        cwd=os.fspath(cwd),
+        env={**inherited, **env},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"portal {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
 # --------------------------------------------------------------------------------------------
 # Browser
 # --------------------------------------------------------------------------------------------
@@ -358,6 +427,10 @@ def wait_for_app_idle(page: Any, timeout: float | None = None) -> None:
     rerun request has not reached the server yet. After an action, prefer
     ``expect(<the next content>)``; use this helper for "page fully loaded" or before a
     screenshot, where the previous state is already what you want.
+
+    Idle does not mean every widget is painted: widget code is loaded lazily (JS chunks), so
+    an input can appear a moment after the run finished. Use auto-waiting locators and
+    ``expect``; never branch on an instantaneous ``locator.count()``.
     """
     from playwright.sync_api import expect
 
@@ -366,14 +439,32 @@ def wait_for_app_idle(page: Any, timeout: float | None = None) -> None:
     expect(page.locator(STALE_SELECTOR)).to_have_count(0, **kw)
 
 
-def open_app(page: Any, url: str, *, ready: Any = None) -> None:
-    """Go to ``url`` and wait for the first script run to finish (and ``ready`` to be visible)."""
+def wait_for_rerun(page: Any, next_content: Any, timeout: float | None = None) -> None:
+    """After an action: wait for ``next_content`` to be visible, then for the run to finish.
+
+    Seeing the new content proves the rerun it belongs to has started (no race with the old
+    ``notRunning`` state); waiting for idle afterwards lets Streamlit remove the previous run's
+    elements. Until then they stay in the DOM (``data-stale="true"``), so after a page switch or
+    ``st.rerun()`` a ``get_by_label("Username")`` can match both the old and the new input.
+    """
     from playwright.sync_api import expect
 
+    kw = {} if timeout is None else {"timeout": timeout}
+    expect(next_content).to_be_visible(**kw)
+    wait_for_app_idle(page, timeout)
+
+
+def open_app(page: Any, url: str, *, ready: Any = None) -> None:
+    """Go to ``url``; wait for ``ready`` to be visible (if given) and the script run to finish.
+
+    Before the first run the app root says ``data-test-script-state="initial"``, so there is
+    no race with a stale ``notRunning`` here.
+    """
     page.goto(url)
-    wait_for_app_idle(page)
-    if ready is not None:
-        expect(ready).to_be_visible()
+    if ready is None:
+        wait_for_app_idle(page)
+    else:
+        wait_for_rerun(page, ready)
 
 
 def text_input(page: Any, label: str, *, exact: bool = True) -> Any:
@@ -406,12 +497,13 @@ def _decode_png(png: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image
 
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
     img = Image.open(io.BytesIO(png)).convert("L")
     candidates = [img]
     # Upscaled copy: helps when CSS shrank the modules below ~3 device pixels.
     candidates.append(img.resize((img.width * 2, img.height * 2), Image.Resampling.NEAREST))
     for candidate in candidates:
-        found = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormat.QRCode)
+        found = zxingcpp.read_barcodes(candidate, formats=qr_only)
         texts = [b.text for b in found if b.valid]
         if texts:
             return texts
@@ -497,7 +589,11 @@ def parse_otpauth(uri: str) -> dict[str, Any]:
 
 
 def totp_now(
-    secret: str, *, digits: int = 6, period: int = 30, algorithm: str = "SHA1",
+    secret: str,
+    *,
+    digits: int = 6,
+    period: int = 30,
+    algorithm: str = "SHA1",
     at: float | None = None,
 ) -> str:
     """The current TOTP code for a base32 ``secret`` (or the code at unix time ``at``)."""
@@ -525,8 +621,9 @@ def totp_fresh(secret: str, *, min_remaining: float = 5.0, period: int = 30, **k
 
 def totp_from_uri(uri: str, *, at: float | None = None) -> str:
     p = parse_otpauth(uri)
-    return totp_now(p["secret"], digits=p["digits"], period=p["period"],
-                    algorithm=p["algorithm"], at=at)
+    return totp_now(
+        p["secret"], digits=p["digits"], period=p["period"], algorithm=p["algorithm"], at=at
+    )
 
 
 # --------------------------------------------------------------------------------------------
