@@ -159,12 +159,15 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     hashed = user.password_hash if user else passwords.dummy_hash(p.settings.bcrypt_rounds)
     password_ok = passwords.check_password(password[:1024], hashed)
     if user is None or not password_ok or user.disabled:
-        detail = "account disabled" if user and password_ok else "wrong username or password"
+        if user is None:
+            # What was typed is not an account, and is sometimes a password: do not keep it.
+            who, detail = None, "unknown username"
+        else:
+            who = user.username
+            detail = "account disabled" if password_ok else "wrong password"
         with p.db.write() as cur:
             throttle.record_failure(p, cur, subject, source)
-            audit_store.insert_event(
-                cur, p.now(), events.SIGN_IN_FAILED, None, subject, source, detail
-            )
+            audit_store.insert_event(cur, p.now(), events.SIGN_IN_FAILED, None, who, source, detail)
         raise InvalidCredentials()
     now = p.now()
     with p.db.read() as cur:

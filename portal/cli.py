@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from portal import accounts
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--db", dest="sub_db", help="DuckDB database file")
 
+    demo_cmd = sub.add_parser("demo", help="run the portal on a fresh, seeded throw-away database")
+    demo_cmd.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True
     )
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     db = getattr(args, "sub_db", None) or args.db
     try:
+        if args.command == "demo":
+            return demo_server(args.port)
         settings = load_settings(db_path=db)
         if args.command == "serve":
             return serve(settings.db_path, args.port, args.address)
@@ -70,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
 def serve(db_path: str, port: int, address: str) -> int:
     """Check the database and key first (clear message), then run Streamlit from the project."""
     settings = load_settings(db_path=db_path)
-    open_portal(settings).db.close()
+    from portal import demo  # imported here: the other commands start faster without it
+
+    portal = open_portal(settings)
+    try:
+        demo.demo_mode(portal)  # PORTAL_DEMO on a database that is not a demo: refused here
+    finally:
+        portal.db.close()
     env = dict(os.environ, PORTAL_DB=str(Path(db_path).resolve()))
     # Streamlit reads .streamlit/config.toml from the working directory: run from the project.
     cmd = [
@@ -94,6 +106,20 @@ def serve(db_path: str, port: int, address: str) -> int:
     os.chdir(ROOT)
     os.execve(sys.executable, cmd, env)  # noqa: S606 - fixed argv, no shell
     return 0  # pragma: no cover
+
+
+def demo_server(port: int) -> int:
+    """A fresh database in a temporary folder, seeded, then served with PORTAL_DEMO=1."""
+    from portal import demo
+
+    db_path = str(Path(tempfile.mkdtemp(prefix="portal-demo-")) / "demo.duckdb")
+    os.environ["PORTAL_DEMO"] = "1"  # serve() hands the environment to the server
+    portal = open_portal(load_settings(db_path=db_path))
+    try:
+        print("\n".join(demo.describe(demo.seed(portal))), flush=True)
+    finally:
+        portal.db.close()
+    return serve(db_path, port, "127.0.0.1")
 
 
 def user_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -24,5 +24,6 @@ RESET_GRANTED = "reset_granted"
 RESET_USED = "reset_used"
 DEACTIVATED = "two_factor_deactivated"
 SESSION_ENDED = "session_ended"
+DEMO_RESET = "demo_reset"
 
 ALL = sorted(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

@@ -18,6 +18,10 @@ from store import factors as factor_store
 from store import users as user_store
 
 SIGN_IN_MINUTES = 5  # how long a correct password waits for its second factor
+MAX_CODE_CHARS = 64  # the code fields' max_chars: longer input is refused, not cut to fit
+CODE_HINT = (
+    "Enter the 6-digit code from your authenticator app, or a backup code like abcd-efgh-jkmn."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +90,9 @@ def _check_second_factor(
     p: Portal, user: User, code: str, source: str, purpose: str
 ) -> tuple[bool, int | None]:
     """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
-    text = code[:64]
+    if len(code) > MAX_CODE_CHARS:
+        raise InvalidInput(CODE_HINT)
+    text = code
     cleaned = backup_codes.normalise_totp(text)
     is_totp = cleaned.isascii() and cleaned.isdigit() and len(cleaned) < backup_codes.LENGTH
     if not cleaned:
@@ -94,10 +100,7 @@ def _check_second_factor(
     if is_totp and len(cleaned) != totp.DIGITS:
         raise InvalidInput(f"An authenticator code has {totp.DIGITS} digits.")
     if not is_totp and not backup_codes.looks_like_backup_code(text):
-        raise InvalidInput(
-            "Enter the 6-digit code from your authenticator app, "
-            "or a backup code like abcd-efgh-jkmn."
-        )
+        raise InvalidInput(CODE_HINT)
     with p.db.read() as cur:
         throttle.check_allowed(p, cur, user.username)
         factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)

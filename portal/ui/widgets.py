@@ -38,7 +38,12 @@ def _browser(agent: str) -> str:
 
 
 def show_flashes() -> None:
-    for kind, text in state.take_flashes(st.session_state):
+    # A pending cookie request reruns the page when it answers: keep the messages for that run.
+    if state.COOKIE_OP in st.session_state:
+        shown = list(st.session_state.get(state.FLASH, []))
+    else:
+        shown = state.take_flashes(st.session_state)
+    for kind, text in shown:
         {"success": st.success, "warning": st.warning, "info": st.info}.get(kind, st.error)(text)
 
 

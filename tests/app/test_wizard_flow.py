@@ -153,3 +153,32 @@ def test_manager_sees_the_manage_options_once_enabled(app, portal, clock):
     del _
     app.run()
     assert "Sign in" in texts(app)
+
+
+def test_after_a_reset_grant_the_forced_wizard_can_be_finished(app, portal, clock):
+    import datetime as dt
+
+    from store import factors as factor_store
+    from store import users as user_store
+
+    _, _, who = enrol(portal, clock, add_user(portal, "alice"))
+    with portal.db.write() as cur:
+        factor_store.delete_factors(cur, who.user_id)
+        user_store.update_reset_grant(
+            cur, who.user_id, clock.now(), clock.now() + dt.timedelta(hours=24), "boss"
+        )
+    app.run()
+    sign_in(app, "alice")
+    assert "reset your two-factor authentication" in texts(app)
+    assert "Install one of these apps" in texts(app)  # no password step, no code asked
+    secret = walk_to_codes(app, clock)
+    app.checkbox(key="wz_stored").check().run()
+    app.button(key="wz_finish").click().run()
+    assert "Two-factor authentication is on" in texts(app)
+    assert len(secret) == 32
+    assert enrolment.state(portal, who).enabled
+    with portal.db.read() as cur:
+        abandoned = [
+            e for e in audit_store.list_events(cur, "alice") if e.event == events.WIZARD_ABANDONED
+        ]
+    assert abandoned == []

@@ -1,0 +1,221 @@
+"""Actions on selected accounts, each behind a confirmation dialog that names the people and asks
+for a reason. Dialogs open from a session-state flag (see STREAMLIT-NOTES.md); the confirm button's
+callback calls the service. A button inside a dialog reruns only the dialog (a fragment) in the
+browser, so after a success the dialog itself calls st.rerun() to refresh the whole page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from portal import admin
+from portal.errors import PortalError
+from portal.models import Role
+from portal.ui import manager_keys as K
+from portal.ui import state
+from portal.ui.resources import portal_or_stop
+from portal.ui.widgets import source
+from store.reports import UserRow
+
+Target = tuple[int, str, str]  # id, username, display name
+
+# action -> (button label, dialog title, what happens, past tense for the message)
+ACTIONS = {
+    "reset": (
+        "🔄 Reset 2FA",
+        "Reset two-factor authentication?",
+        "Their authenticator app and backup codes **stop working at once**. At their next "
+        "sign-in, after the password, they go straight into the set-up wizard. The reset works "
+        "once and expires after {hours} hours if unused.",
+        "Reset granted",
+    ),
+    "deactivate": (
+        "⛔ Deactivate 2FA",
+        "Deactivate two-factor authentication?",
+        "Their key and backup codes are **deleted**: they sign in with the password only until "
+        "they set up two-factor authentication again.",
+        "Two-factor authentication turned off",
+    ),
+    "disable": (
+        "🚫 Disable account",
+        "Disable these accounts?",
+        "They can no longer sign in until an account is enabled again.",
+        "Disabled",
+    ),
+    "enable": (
+        "✅ Enable account",
+        "Enable these accounts?",
+        "They can sign in again.",
+        "Enabled",
+    ),
+    "unlock": (
+        "🔓 Clear lockout",
+        "Clear failed attempts?",
+        "Their failed sign-in attempts are forgotten and any lockout ends now.",
+        "Lockout cleared",
+    ),
+}
+
+
+def _open(action: str, targets: list[Target]) -> None:
+    st.session_state[K.DIALOG] = action
+    st.session_state[K.TARGETS] = targets
+    st.session_state.pop(K.DIALOG_ERROR, None)
+    st.session_state.pop(K.REASON, None)
+
+
+def _close() -> None:
+    for key in (K.DIALOG, K.TARGETS, K.DIALOG_ERROR, K.REASON):
+        st.session_state.pop(key, None)
+
+
+def buttons(chosen: list[UserRow]) -> None:
+    """The action bar under the table; opens the dialog of the action clicked."""
+    targets: list[Target] = [(r.id, r.username, r.display_name) for r in chosen]
+    columns = st.columns(len(ACTIONS) + 1)
+    for column, (action, (label, *_)) in zip(columns, ACTIONS.items(), strict=False):
+        column.button(
+            label,
+            key=K.action_key(action),
+            on_click=_open,
+            args=(action, targets),
+            disabled=not targets,
+            width="stretch",
+        )
+    columns[-1].button(
+        "➕ Create user",
+        key=K.action_key("create"),
+        on_click=_open,
+        args=("create", []),
+        width="stretch",
+    )
+    if not targets:
+        st.caption("Select one or more rows in the table to act on them.")
+    st.session_state.pop(K.DIALOG_DONE, None)  # a full run is under way already
+    open_dialog = st.session_state.get(K.DIALOG)
+    if open_dialog in ACTIONS:
+        DIALOGS[open_dialog]()
+    elif open_dialog == "create":
+        create_dialog()
+
+
+def _names(targets: list[Target]) -> str:
+    lines = [f"- **{name}** ({username})" for _, username, name in targets[:10]]
+    if len(targets) > 10:
+        lines.append(f"- ... and {len(targets) - 10} more")
+    return "\n".join(lines)
+
+
+def _run(call: Callable[[], Any], message: str) -> None:
+    """Call a service from a callback: on success flash and close, else keep the dialog open."""
+    try:
+        call()
+    except PortalError as exc:
+        st.session_state[K.DIALOG_ERROR] = str(exc)
+        return
+    _close()
+    st.session_state[K.DIALOG_DONE] = True
+    st.session_state[K.TABLE_GEN] = st.session_state.get(K.TABLE_GEN, 0) + 1
+    state.flash(st.session_state, "success", message)
+
+
+def _apply() -> None:
+    portal = portal_or_stop()
+    who = state.identity(st.session_state)
+    action = st.session_state.get(K.DIALOG)
+    targets: list[Target] = st.session_state.get(K.TARGETS, [])
+    if who is None or action not in ACTIONS:
+        return
+    ids = [t[0] for t in targets]
+    reason = st.session_state.get(K.REASON, "")
+    src = source()
+    calls: dict[str, Callable[[], Any]] = {
+        "reset": lambda: admin.grant_reset(portal, who, ids, reason, src),
+        "deactivate": lambda: admin.deactivate_for(portal, who, ids, reason, src),
+        "disable": lambda: admin.set_disabled(portal, who, ids, True, reason, src),
+        "enable": lambda: admin.set_disabled(portal, who, ids, False, reason, src),
+        "unlock": lambda: admin.clear_lockout(portal, who, ids, reason, src),
+    }
+    names = ", ".join(t[1] for t in targets)
+    _run(calls[action], f"{ACTIONS[action][3]}: {names}.")
+
+
+def _finished() -> None:
+    """Called first in a dialog: after a success, rerun the whole page (closes the dialog)."""
+    if st.session_state.pop(K.DIALOG_DONE, False):
+        st.rerun()
+
+
+def _body(action: str) -> None:
+    _finished()
+    _, _, effect, _ = ACTIONS[action]
+    targets: list[Target] = st.session_state.get(K.TARGETS, [])
+    hours = portal_or_stop().settings.reset_grant_hours
+    st.markdown(f"This applies to {len(targets)} account(s):\n\n{_names(targets)}")
+    st.markdown(effect.format(hours=hours))
+    st.text_input("Reason (goes into the audit trail)", key=K.REASON, max_chars=500)
+    if st.session_state.get(K.DIALOG_ERROR):
+        st.error(st.session_state[K.DIALOG_ERROR])
+    c1, c2 = st.columns(2)
+    c1.button("Confirm", key=K.CONFIRM, type="primary", on_click=_apply)
+    c2.button("Cancel", key=K.CANCEL, on_click=_close)
+
+
+def _dialog(action: str) -> Callable[[], None]:
+    def body() -> None:
+        _body(action)
+
+    body.__qualname__ = f"{action}_dialog"  # a distinct identity for each dialog
+    return st.dialog(ACTIONS[action][1], on_dismiss=_close)(body)
+
+
+DIALOGS = {action: _dialog(action) for action in ACTIONS}
+
+
+def _create() -> None:
+    portal = portal_or_stop()
+    who = state.identity(st.session_state)
+    if who is None:
+        return
+    ss = st.session_state
+    username = ss.get(K.NEW_USERNAME, "")
+
+    def call() -> None:
+        admin.create_user(
+            portal,
+            who,
+            username,
+            ss.get(K.NEW_PASSWORD, ""),
+            Role(ss.get(K.NEW_ROLE, "user")),
+            ss.get(K.NEW_DISPLAY, ""),
+            source(),
+            confirm=ss.get(K.NEW_CONFIRM, ""),
+        )
+
+    _run(
+        call,
+        f"Account **{username.strip().lower()}** created. Two-factor authentication is off "
+        "until they set it up.",
+    )
+    if K.DIALOG not in ss:
+        for key in (K.NEW_USERNAME, K.NEW_DISPLAY, K.NEW_PASSWORD, K.NEW_CONFIRM):
+            ss.pop(key, None)
+
+
+@st.dialog("Create user", on_dismiss=_close)
+def create_dialog() -> None:
+    _finished()
+    st.text_input("Username", key=K.NEW_USERNAME, max_chars=64)
+    st.text_input("Display name", key=K.NEW_DISPLAY, max_chars=100)
+    st.selectbox("Role", [r.value for r in Role], key=K.NEW_ROLE)
+    st.text_input("First password", type="password", key=K.NEW_PASSWORD, max_chars=1024)
+    st.text_input("First password again", type="password", key=K.NEW_CONFIRM, max_chars=1024)
+    st.caption("Hand the password over in person; the account starts with 2FA off.")
+    if st.session_state.get(K.DIALOG_ERROR):
+        st.error(st.session_state[K.DIALOG_ERROR])
+    c1, c2 = st.columns(2)
+    c1.button("Create", key=K.CONFIRM, type="primary", on_click=_create)
+    c2.button("Cancel", key=K.CANCEL, on_click=_close)

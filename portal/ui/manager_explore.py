@@ -1,0 +1,121 @@
+"""The Explore tab: notebook cells (title, SQL, table, chart) run top to bottom in a sandbox."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from portal import explore
+from portal.core import Portal
+from portal.errors import PortalError
+from portal.models import Identity
+from portal.ui import manager_keys as K
+from portal.ui import state
+from portal.ui.resources import portal_or_stop
+from store.reports import AUDIT_COLUMNS, EXPORT_USER_COLUMNS
+
+
+def _add(cell: explore.Cell) -> None:
+    ss = st.session_state
+    cell_id = ss.get(K.EX_NEXT, 0)
+    ss[K.EX_NEXT] = cell_id + 1
+    ss.setdefault(K.EX_CELLS, []).append(cell_id)
+    ss[K.cell_key("title", cell_id)] = cell.title
+    ss[K.cell_key("sql", cell_id)] = cell.sql
+    ss[K.cell_key("chart", cell_id)] = cell.chart
+
+
+def _cell(cell_id: int) -> explore.Cell:
+    ss = st.session_state
+    return explore.Cell(
+        ss.get(K.cell_key("title", cell_id), ""),
+        ss.get(K.cell_key("sql", cell_id), ""),
+        ss.get(K.cell_key("chart", cell_id), "none"),
+    )
+
+
+def _run(cell_ids: list[int]) -> None:
+    """Run the cells against one fresh copy of the data; the results wait in session state."""
+    who = state.identity(st.session_state)
+    if who is None:
+        return
+    st.session_state.pop(K.EX_ERROR, None)
+    try:
+        results = explore.run_cells(portal_or_stop(), who, [_cell(i) for i in cell_ids])
+    except PortalError as exc:
+        st.session_state[K.EX_ERROR] = str(exc)
+        return
+    st.session_state.setdefault(K.EX_RESULTS, {}).update(zip(cell_ids, results, strict=True))
+
+
+def _remove(cell_id: int) -> None:
+    st.session_state[K.EX_CELLS].remove(cell_id)
+    st.session_state.get(K.EX_RESULTS, {}).pop(cell_id, None)
+
+
+def render(portal: Portal, who: Identity) -> None:
+    if K.EX_CELLS not in st.session_state:
+        for cell in explore.CELLS:
+            _add(cell)
+    cells: list[int] = st.session_state[K.EX_CELLS]
+    st.markdown(
+        "Ask your own questions in SQL. Each cell is **one SELECT** over a private copy of "
+        "`user_status` and `audit` made when you press Run: no secrets, nothing can be changed."
+    )
+    with st.expander("Tables and columns"):
+        st.markdown(
+            f"- `user_status`: {', '.join(EXPORT_USER_COLUMNS)}\n"
+            f"- `audit`: {', '.join(AUDIT_COLUMNS)} (the last {explore.AUDIT_DAYS} days)\n"
+            "- `portal_now()`: the portal's time when the copy was made\n\n"
+            f"Results show at most {explore.MAX_ROWS:,} rows; a cell stops after "
+            f"{explore.TIME_LIMIT:g} seconds."
+        )
+    st.button("▶ Run all", key=K.EX_RUN_ALL, type="primary", on_click=_run, args=(list(cells),))
+    if st.session_state.get(K.EX_ERROR):
+        st.error(st.session_state[K.EX_ERROR])
+    results = st.session_state.get(K.EX_RESULTS, {})
+    for cell_id in cells:
+        with st.container(border=True):
+            _render_cell(cell_id, results.get(cell_id))
+    st.button(
+        "➕ Add cell",
+        key=K.EX_ADD,
+        on_click=_add,
+        args=(explore.Cell("New cell", "SELECT count(*) AS accounts FROM user_status"),),
+    )
+
+
+def _render_cell(cell_id: int, result: explore.Result | None) -> None:
+    t1, t2, t3, t4 = st.columns([6, 2, 2, 1], vertical_alignment="bottom")
+    t1.text_input("Title", key=K.cell_key("title", cell_id), max_chars=100)
+    t2.selectbox("Chart", explore.CHARTS, key=K.cell_key("chart", cell_id))
+    t3.button("▶ Run", key=K.cell_key("run", cell_id), on_click=_run, args=([cell_id],))
+    t4.button(
+        "🗑️",
+        key=K.cell_key("remove", cell_id),
+        on_click=_remove,
+        args=(cell_id,),
+        help="Remove this cell",
+    )
+    st.text_area(
+        "SQL",
+        key=K.cell_key("sql", cell_id),
+        height=120,
+        max_chars=explore.MAX_SQL,
+        label_visibility="collapsed",
+    )
+    if result is None:
+        st.caption("Not run yet.")
+        return
+    if result.error or result.frame is None:
+        st.error(result.error or "No result.")
+        return
+    frame = result.frame
+    cut = f" (cut at {explore.MAX_ROWS:,})" if result.truncated else ""
+    st.dataframe(frame, hide_index=True, key=K.cell_key("table", cell_id))
+    st.caption(f"{len(frame):,} row(s){cut} · {result.seconds:.2f} s")
+    chart = st.session_state.get(K.cell_key("chart", cell_id), "none")
+    axes = explore.chart_columns(frame)
+    if chart != "none" and axes is not None:
+        x, ys = axes
+        draw = st.bar_chart if chart == "bar" else st.line_chart
+        draw(frame, x=x, y=ys, height=220)

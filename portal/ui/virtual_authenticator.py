@@ -1,0 +1,130 @@
+"""Demo mode's sidebar: the virtual authenticator (a phone app on screen) and Reset demo."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+
+import streamlit as st
+
+from portal import demo, totp
+from portal.core import Portal
+from portal.errors import PortalError
+from portal.ui import cookies, state
+from portal.ui.widgets import source
+
+PHONE_OFF = "va_phone_off"  # session-state key of the "phone clock 2 minutes off" switch
+RESET = "va_reset"
+PANEL = "virtual_authenticator"  # container key: the page shows it as .st-key-virtual_authenticator
+RING = 40  # pixels
+
+
+def refuse_unless_demo(portal: Portal) -> None:
+    """At start-up: PORTAL_DEMO on a database that is not a demo stops the app with a message."""
+    try:
+        demo.demo_mode(portal)
+    except PortalError as exc:
+        st.error(f"The portal cannot start: {exc}")
+        st.stop()
+
+
+def sidebar(portal: Portal) -> None:
+    """The panel, in demo mode only: the current account's codes, the clock switch, Reset demo."""
+    if not demo.demo_mode(portal):
+        return
+    with st.sidebar:
+        st.markdown("### 📱 Virtual authenticator")
+        st.caption("**DEMO MODE** · this panel plays the phone for the class.")
+        account = _account_id()
+        if account is None:
+            st.caption("Sign in with a demo account: its codes appear here.")
+        else:
+            _panel(portal, account)
+        st.button(
+            "Reset demo",
+            key=RESET,
+            on_click=_reset,
+            args=(portal,),
+            help="Every demo account back to its starting state; everyone is signed out.",
+        )
+
+
+def _account_id() -> int | None:
+    """The signed-in account, or the one at the code step of sign-in."""
+    who = state.identity(st.session_state)
+    if who is not None:
+        return who.user_id
+    waiting = state.pending(st.session_state)
+    return waiting.user_id if waiting is not None else None
+
+
+@st.fragment(run_every=1)
+def _panel(portal: Portal, user_id: int) -> None:
+    # Only this fragment reruns every second; the page and its forms stay as they are.
+    with st.container(key=PANEL):
+        phone_off = bool(st.session_state.get(PHONE_OFF))
+        try:
+            entries = demo.authenticator(portal, user_id, phone_off)
+        except PortalError as exc:
+            st.error(str(exc))
+            return
+        if not entries:
+            st.caption(
+                "No key on this phone yet. Open *Configure two-factor authentication*: the key "
+                "appears here as soon as the wizard shows its QR code."
+            )
+            return
+        for entry in entries:
+            st.markdown(entry_html(entry), unsafe_allow_html=True)
+        st.toggle("Simulate a phone clock 2 minutes off", key=PHONE_OFF)
+        if phone_off:
+            st.caption(
+                "This phone's clock runs 2 minutes fast: its codes fail, and the set-up "
+                "wizard explains why."
+            )
+
+
+def ring_uri(seconds_left: float, period: int = totp.PERIOD) -> str:
+    """The countdown ring to the next code, as an SVG data URI (st.html strips inline <svg>)."""
+    whole = max(0, min(period, math.ceil(seconds_left)))
+    radius = 16
+    around = 2 * math.pi * radius
+    colour = "#d1242f" if whole <= 5 else "#1f6feb"
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{RING}" height="{RING}" '
+        'viewBox="0 0 40 40">'
+        f'<circle cx="20" cy="20" r="{radius}" fill="none" stroke="#e3e6ea" stroke-width="5"/>'
+        f'<circle cx="20" cy="20" r="{radius}" fill="none" stroke="{colour}" stroke-width="5" '
+        f'stroke-dasharray="{around * whole / period:.2f} {around:.2f}" '
+        'transform="rotate(-90 20 20)"/>'
+        f'<text x="20" y="25" text-anchor="middle" font-family="sans-serif" font-size="13" '
+        f'fill="#31333f">{whole}</text></svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def entry_html(entry: demo.AppEntry) -> str:
+    """One app entry: label, the code in two groups of three, and the ring beside it."""
+    seconds = math.ceil(entry.seconds_left)
+    label = html.escape(entry.label + (" (new key)" if entry.pending else ""))
+    return (
+        '<div style="display:flex;align-items:center;gap:0.75rem;margin:0.25rem 0">'
+        f'<img src="{ring_uri(entry.seconds_left)}" width="{RING}" height="{RING}" '
+        f'alt="{seconds} seconds left"/>'
+        f'<div><div style="font-size:0.8rem;opacity:0.75">{label}</div>'
+        '<div style="font-size:1.9rem;font-weight:600;letter-spacing:0.06em;'
+        f'font-family:monospace;line-height:1.1">{entry.shown}</div></div></div>'
+    )
+
+
+def _reset(portal: Portal) -> None:
+    who = state.identity(st.session_state)
+    try:
+        demo.reset(portal, who.username if who else None, source())
+    except PortalError as exc:
+        state.flash(st.session_state, "error", str(exc))
+        return
+    cookies.sign_out(
+        portal, "Demo reset: every demo account is back to its starting state.", "success"
+    )

@@ -1,0 +1,348 @@
+"""SQL for the security manager: the user-status table (paged, filtered, sorted, counted in SQL),
+overview counts, enrolments per day and the audit-trail filters.
+
+Every value is a `?` parameter; the only SQL text built at run time is a sort column taken from
+the SORTS whitelist and one `?` per item of a filter list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from portal.models import AuditEvent, TwoFactorStatus
+
+# One row per account: its 2FA status at the instant given as the first parameter. The status
+# depends on that instant (a reset grant expires), so this is a query, not a stored view.
+# {page} may add a CTE "page" of ids; {only} then limits every part to those ids.
+_USER_STATUS = """
+WITH clock AS (SELECT CAST(? AS TIMESTAMPTZ) AS now),{page}
+fac AS (
+    SELECT user_id,
+           bool_or(status = 'active') AS has_active,
+           bool_or(status = 'pending') AS has_pending,
+           max(CASE WHEN status = 'active' THEN activated_at END) AS enrolled_at
+    FROM factors WHERE true{only_f} GROUP BY user_id
+),
+codes AS (
+    SELECT b.user_id, count(*) AS codes_left
+    FROM backup_codes b JOIN factors f ON f.id = b.factor_id
+    WHERE f.status = 'active' AND b.used_at IS NULL{only_b}
+    GROUP BY b.user_id
+),
+user_status AS (
+    SELECT u.id, u.username, u.display_name, u.role,
+           CASE WHEN u.reset_expires_at > clock.now THEN 'reset granted'
+                WHEN fac.has_active THEN 'enabled'
+                WHEN fac.has_pending THEN 'pending'
+                ELSE 'off' END AS status,
+           u.disabled, fac.enrolled_at, u.last_sign_in_at,
+           CASE WHEN fac.has_active THEN coalesce(codes.codes_left, 0) END AS backup_codes_left,
+           coalesce(t.failures, 0) AS failed_attempts,
+           coalesce(t.locked_until > clock.now, false) AS locked,
+           CASE WHEN t.locked_until > clock.now THEN t.locked_until END AS locked_until,
+           u.created_at,
+           CASE WHEN u.reset_expires_at > clock.now THEN u.reset_expires_at END
+               AS reset_expires_at
+    FROM users u
+    CROSS JOIN clock
+    LEFT JOIN fac ON fac.user_id = u.id
+    LEFT JOIN codes ON codes.user_id = u.id
+    LEFT JOIN throttle t ON t.subject = u.username
+    WHERE true{only_u}
+)
+"""
+_ALL = _USER_STATUS.format(page="", only_f="", only_b="", only_u="")
+# The same, limited to the ids of a CTE "page" that is spliced in after the clock.
+_PAGED = _USER_STATUS.format(
+    page="{page}",
+    only_f=" AND user_id IN (SELECT id FROM page)",
+    only_b=" AND b.user_id IN (SELECT id FROM page)",
+    only_u=" AND u.id IN (SELECT id FROM page)",
+)
+
+# What a person may sort by -> the SQL expression (the whitelist: nothing else reaches ORDER BY).
+SORTS = {
+    "username": "username",
+    "display_name": "lower(display_name)",
+    "role": "role",
+    "status": "status",
+    "enrolled_at": "enrolled_at",
+    "last_sign_in_at": "last_sign_in_at",
+    "backup_codes_left": "backup_codes_left",
+    "failed_attempts": "failed_attempts",
+    "created_at": "created_at",
+}
+# Sorts and filters that need only the users table: page there first, then join 50 rows.
+_USERS_ONLY_SORTS = {"username", "display_name", "role", "created_at", "last_sign_in_at"}
+
+AUDIT_COLUMNS = ("id", "occurred_at", "event", "actor", "subject", "source", "detail")
+
+
+@dataclasses.dataclass(frozen=True)
+class UserQuery:
+    """Which accounts the manager's table shows, and in what order."""
+
+    search: str = ""  # part of the username or display name, any case
+    statuses: tuple[str, ...] = ()  # TwoFactorStatus values; empty means all
+    roles: tuple[str, ...] = ()  # Role values; empty means all
+    locked_only: bool = False
+    disabled_only: bool = False
+    codes_low_at: int | None = None  # only enabled accounts with at most this many codes left
+    sort: str = "username"
+    descending: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class UserRow:
+    """One line of the manager's table; never holds a secret or a password hash."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    status: TwoFactorStatus
+    disabled: bool
+    enrolled_at: dt.datetime | None
+    last_sign_in_at: dt.datetime | None
+    backup_codes_left: int | None
+    failed_attempts: int
+    locked: bool
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+    reset_expires_at: dt.datetime | None
+
+
+USER_COLUMNS = tuple(f.name for f in dataclasses.fields(UserRow))
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    accounts: int
+    enabled: int
+    pending: int
+    off: int
+    reset_granted: int
+    locked: int
+    codes_low: int
+    disabled: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditQuery:
+    """Which audit events to show: by person (actor or subject), event names and time."""
+
+    person: str = ""  # a username (any case): events where they acted or were acted on
+    events: tuple[str, ...] = ()
+    start: dt.datetime | None = None  # inclusive
+    end: dt.datetime | None = None  # exclusive
+
+
+def _user_row(row: tuple[Any, ...]) -> UserRow:
+    values = dict(zip(USER_COLUMNS, row, strict=True))
+    values["status"] = TwoFactorStatus(values["status"])
+    values["disabled"] = bool(values["disabled"])
+    values["locked"] = bool(values["locked"])
+    return UserRow(**values)
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
+def _user_where(query: UserQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    term = query.search.strip().lower()
+    if term:
+        clauses.append("(strpos(lower(username), ?) > 0 OR strpos(lower(display_name), ?) > 0)")
+        params += [term, term]
+    if query.statuses:
+        clauses.append(_in("status", query.statuses))
+        params += [str(s) for s in query.statuses]
+    if query.roles:
+        clauses.append(_in("role", query.roles))
+        params += [str(r) for r in query.roles]
+    if query.locked_only:
+        clauses.append("locked")
+    if query.disabled_only:
+        clauses.append("disabled")
+    if query.codes_low_at is not None:
+        clauses.append("status = 'enabled' AND backup_codes_left <= ?")
+        params.append(query.codes_low_at)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _order(query: UserQuery) -> str:
+    if query.sort not in SORTS:
+        raise ValueError(f"cannot sort by {query.sort!r}")
+    direction = "DESC" if query.descending else "ASC"
+    return f" ORDER BY {SORTS[query.sort]} {direction} NULLS LAST, id {direction}"
+
+
+def _users_only(query: UserQuery) -> bool:
+    """True when the filters and the sort need nothing but the users table."""
+    needs_status = query.statuses or query.locked_only or query.codes_low_at is not None
+    return not needs_status and query.sort in _USERS_ONLY_SORTS
+
+
+def _select_users(query: UserQuery) -> tuple[str, list[Any]]:
+    where, params = _user_where(query)
+    columns = ", ".join(USER_COLUMNS)
+    return f"{_ALL} SELECT {columns} FROM user_status{where}{_order(query)}", params
+
+
+def count_user_status(cur: duckdb.DuckDBPyConnection, query: UserQuery, now: dt.datetime) -> int:
+    where, params = _user_where(query)
+    if _users_only(query):
+        row = cur.execute(f"SELECT count(*) FROM users{where}", params)
+    else:
+        row = cur.execute(f"{_ALL} SELECT count(*) FROM user_status{where}", [now, *params])
+    found = row.fetchone()
+    return int(found[0]) if found else 0
+
+
+def list_user_status(
+    cur: duckdb.DuckDBPyConnection,
+    query: UserQuery,
+    now: dt.datetime,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[UserRow]:
+    """One page of the table, filtered, sorted and cut in SQL.
+
+    When only users columns matter, the page is cut from the users table first and the
+    factor and backup-code summaries are computed for those rows alone (about 20x faster at 1M).
+    """
+    if _users_only(query):
+        where, params = _user_where(query)
+        order = _order(query)
+        page = f"\npage AS (SELECT id FROM users{where}{order} LIMIT ? OFFSET ?),"
+        sql = _PAGED.replace("{page}", page, 1)
+        columns = ", ".join(USER_COLUMNS)
+        sql += f" SELECT {columns} FROM user_status{order}"
+        rows = cur.execute(sql, [now, *params, limit, offset]).fetchall()
+    else:
+        sql, params = _select_users(query)
+        rows = cur.execute(sql + " LIMIT ? OFFSET ?", [now, *params, limit, offset]).fetchall()
+    return [_user_row(r) for r in rows]
+
+
+def iter_user_status(
+    cur: duckdb.DuckDBPyConnection,
+    query: UserQuery,
+    now: dt.datetime,
+    limit: int,
+    batch: int = 10_000,
+) -> Iterator[tuple[Any, ...]]:
+    """The filtered view as plain tuples (USER_COLUMNS), fetched in batches: for CSV export."""
+    sql, params = _select_users(query)
+    result = cur.execute(sql + " LIMIT ?", [now, *params, limit])
+    while rows := result.fetchmany(batch):
+        yield from rows
+
+
+def get_overview(cur: duckdb.DuckDBPyConnection, now: dt.datetime, codes_low_at: int) -> Overview:
+    row = cur.execute(
+        f"""{_ALL}
+        SELECT count(*),
+               count(*) FILTER (WHERE status = 'enabled'),
+               count(*) FILTER (WHERE status = 'pending'),
+               count(*) FILTER (WHERE status = 'off'),
+               count(*) FILTER (WHERE status = 'reset granted'),
+               count(*) FILTER (WHERE locked),
+               count(*) FILTER (WHERE status = 'enabled' AND backup_codes_left <= ?),
+               count(*) FILTER (WHERE disabled)
+        FROM user_status""",
+        [now, codes_low_at],
+    ).fetchone()
+    assert row is not None
+    return Overview(*(int(v) for v in row))
+
+
+def count_events_by_day(
+    cur: duckdb.DuckDBPyConnection, event_names: Sequence[str], start: dt.datetime
+) -> list[tuple[dt.date, int]]:
+    """How many of these events happened on each UTC day since start (days with none left out)."""
+    rows = cur.execute(
+        "SELECT CAST(occurred_at AS DATE) AS day, count(*) FROM audit"
+        f" WHERE {_in('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
+        [*event_names, start],
+    ).fetchall()
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def _audit_where(query: AuditQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    person = query.person.strip().lower()
+    if person:
+        # Two indexed lookups (migration 0002) instead of one OR that scans the whole trail.
+        clauses.append(
+            "id IN (SELECT id FROM audit WHERE subject = ?"
+            " UNION SELECT id FROM audit WHERE actor = ?)"
+        )
+        params += [person, person]
+    if query.events:
+        clauses.append(_in("event", query.events))
+        params += list(query.events)
+    if query.start is not None:
+        clauses.append("occurred_at >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("occurred_at < ?")
+        params.append(query.end)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
+_AUDIT_ORDER = " ORDER BY occurred_at DESC, id DESC"
+
+
+def count_audit(cur: duckdb.DuckDBPyConnection, query: AuditQuery) -> int:
+    where, params = _audit_where(query)
+    row = cur.execute("SELECT count(*) FROM audit" + where, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def list_audit(
+    cur: duckdb.DuckDBPyConnection, query: AuditQuery, limit: int = 50, offset: int = 0
+) -> list[AuditEvent]:
+    """One page of the audit trail, newest first."""
+    where, params = _audit_where(query)
+    rows = cur.execute(
+        _AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ? OFFSET ?", [*params, limit, offset]
+    ).fetchall()
+    return [AuditEvent(*r) for r in rows]
+
+
+def iter_audit(
+    cur: duckdb.DuckDBPyConnection, query: AuditQuery, limit: int, batch: int = 10_000
+) -> Iterator[tuple[Any, ...]]:
+    """The filtered trail as plain tuples (AUDIT_COLUMNS), newest first, for CSV export."""
+    where, params = _audit_where(query)
+    result = cur.execute(_AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ?", [*params, limit])
+    while rows := result.fetchmany(batch):
+        yield from rows
+
+
+# Explore works on copies: these two return Arrow tables of secret-free columns only.
+EXPORT_USER_COLUMNS = tuple(c for c in USER_COLUMNS if c != "id")
+
+
+def select_user_status_table(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> pa.Table:
+    columns = ", ".join(EXPORT_USER_COLUMNS)
+    sql = f"{_ALL} SELECT {columns} FROM user_status ORDER BY username"
+    cur.complete()  # DuckDB 2 refuses sql() while an earlier execute() result is unread
+    return cur.sql(sql, params=[now]).to_arrow_table()
+
+
+def select_audit_table(cur: duckdb.DuckDBPyConnection, start: dt.datetime) -> pa.Table:
+    sql = _AUDIT_SELECT + " WHERE occurred_at >= ? ORDER BY occurred_at, id"
+    cur.complete()
+    return cur.sql(sql, params=[start]).to_arrow_table()
