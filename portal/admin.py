@@ -159,6 +159,9 @@ def deactivate_for(
             audit_store.insert_event(
                 cur, now, events.DEACTIVATED, actor.username, person.username, source, detail
             )
+            _end_sessions(
+                cur, now, actor, person, "two-factor deactivated by a security manager", source
+            )
     return targets
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from portal import events
 from portal.accounts import identity_for
@@ -77,8 +78,17 @@ def redeem_ticket(p: Portal, ticket: str, browser_id: str, user_agent: str) -> s
     return token
 
 
-def resume(p: Portal, token: str, browser_id: str, user_agent: str) -> tuple[Identity, str] | None:
-    """The identity behind a session cookie, or None (ending the session if it is misused)."""
+def resume(
+    p: Portal,
+    token: str,
+    browser_id: str,
+    user_agent: str,
+    on_end: Callable[[str], None] | None = None,
+) -> tuple[Identity, str] | None:
+    """The identity behind a session cookie, or None (ending the session if it is misused).
+
+    ``on_end`` hears why, when the cookie's session timed out just now (to tell the person).
+    """
     if not token:
         return None
     with p.db.read() as cur:
@@ -88,7 +98,10 @@ def resume(p: Portal, token: str, browser_id: str, user_agent: str) -> tuple[Ide
     if found.browser_hash != digest(browser_id) or found.user_agent != user_agent[:512]:
         end(p, found.id, "cookie presented by another browser", event=True)
         return None
-    if check(p, found.id) is not None:
+    ended = check(p, found.id)
+    if ended is not None:
+        if on_end is not None:
+            on_end(ended)
         return None
     with p.db.read() as cur:
         user = user_store.get_user(cur, found.user_id)

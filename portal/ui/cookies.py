@@ -109,7 +109,13 @@ def restore(portal: Portal) -> None:
     token = str(cookies.get(sessions.SESSION_COOKIE, "")) if cookies else ""
     if not token or state.identity(st.session_state) is not None:
         return
-    found = sessions.resume(portal, token, browser_id(), user_agent())
+    found = sessions.resume(
+        portal,
+        token,
+        browser_id(),
+        user_agent(),
+        on_end=lambda why: state.flash(st.session_state, "warning", why),
+    )
     if found is not None:
         st.session_state[state.IDENTITY], st.session_state[state.SESSION_ID] = found
 

@@ -7,7 +7,11 @@ Fixtures (all defined here):
 * ``context`` / ``page`` (function) - a fresh context and page per test; 15 s default
   timeouts for actions, navigation and ``expect``. On failure the page's full screenshot, HTML,
   console log and the server logs are saved to ``tests/e2e/artifacts/<test name>/``.
-* ``request_recorder`` (function) - :class:`harness.RequestRecorder` attached to the context.
+* ``new_page`` (function) - factory: ``new_page("manager")`` opens a page in another fresh
+  context (its own cookies: a second person or browser), with the same options, recorded by the
+  same ``request_recorder``, and its own failure artefacts (files prefixed ``manager-``).
+* ``request_recorder`` (function) - :class:`harness.RequestRecorder` attached to the context
+  (and to every context opened with ``new_page``).
 * ``portal_db_path`` (function) - ``<tmp_path>/portal.duckdb``; override it to seed the database
   before the server opens it (DuckDB lets only one process open the file).
 * ``portal_env`` (function) - the server's PORTAL_* variables (fresh key, bcrypt rounds 4);
@@ -29,7 +33,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +167,7 @@ def browser(playwright: Any, pytestconfig: pytest.Config) -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture
-def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context (own cookies/storage) with a request recorder attached."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=TIMEOUT_MS)
+def _new_context(browser: Any) -> Any:
     ctx = browser.new_context(
         viewport={"width": 1280, "height": 900},
         locale="en-US",
@@ -177,6 +176,16 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     )
     ctx.set_default_timeout(TIMEOUT_MS)
     ctx.set_default_navigation_timeout(TIMEOUT_MS)
+    return ctx
+
+
+@pytest.fixture
+def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context (own cookies/storage) with a request recorder attached."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    ctx = _new_context(browser)
     recorder = harness.RequestRecorder().attach(ctx)
     request.node._e2e_recorder = recorder
     tracing = bool(os.environ.get("E2E_TRACE"))
@@ -199,10 +208,7 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 def page(context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A new page; on failure its screenshot, HTML and console go to the artefacts folder."""
     pg = context.new_page()
-    console: list[str] = []
-    pg.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
-    pg.on("pageerror", lambda err: console.append(f"[pageerror] {err}"))
-    pg.on("requestfailed", lambda r: console.append(f"[requestfailed] {r.url} {r.failure}"))
+    console = _watch_console(pg)
     try:
         yield pg
     finally:
@@ -210,18 +216,59 @@ def page(context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             _save_page_artifacts(request.node, pg, console)
 
 
-def _save_page_artifacts(item: pytest.Item, pg: Any, console: list[str]) -> None:
+def _watch_console(pg: Any) -> list[str]:
+    console: list[str] = []
+    pg.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
+    pg.on("pageerror", lambda err: console.append(f"[pageerror] {err}"))
+    pg.on("requestfailed", lambda r: console.append(f"[requestfailed] {r.url} {r.failure}"))
+    return console
+
+
+def _save_page_artifacts(item: pytest.Item, pg: Any, console: list[str], prefix: str = "") -> None:
     out = _fresh_artifacts_dir(item)
     notes = [f"url: {pg.url}"]
     try:
-        pg.screenshot(path=str(out / "screenshot.png"), full_page=True, timeout=5_000)
+        pg.screenshot(path=str(out / f"{prefix}screenshot.png"), full_page=True, timeout=5_000)
     except Exception as exc:  # a failing artefact must not hide the real failure
         notes.append(f"screenshot failed: {exc}")
     try:
-        (out / "page.html").write_text(pg.content(), "utf-8")
+        (out / f"{prefix}page.html").write_text(pg.content(), "utf-8")
     except Exception as exc:
         notes.append(f"page.content failed: {exc}")
-    (out / "console.txt").write_text("\n".join(notes + console) + "\n", "utf-8")
+    (out / f"{prefix}console.txt").write_text("\n".join(notes + console) + "\n", "utf-8")
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, context: Any, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Any]]:
+    """Factory for pages in further fresh contexts: ``new_page("manager")``.
+
+    Each call opens a new browser context (its own cookie jar, like another person's browser)
+    with the same options as ``context``; the test's ``request_recorder`` records it too. On
+    failure each page's screenshot, HTML and console are saved with the name as prefix. All are
+    closed after the test. (Another tab of the *same* browser is ``page.context.new_page()``.)
+    """
+    opened: list[tuple[str, Any, Any, list[str]]] = []
+
+    def open_page(name: str) -> Any:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in [o[0] for o in opened]:
+            raise ValueError(f"new_page needs a new, file-name-safe name, not {name!r}")
+        ctx = _new_context(browser)
+        request.node._e2e_recorder.attach(ctx)
+        pg = ctx.new_page()
+        opened.append((name, ctx, pg, _watch_console(pg)))
+        return pg
+
+    try:
+        yield open_page
+    finally:
+        failed = _failed(request.node)
+        for name, ctx, pg, console in opened:
+            if failed:
+                _save_page_artifacts(request.node, pg, console, prefix=f"{name}-")
+            with contextlib.suppress(Exception):
+                ctx.close()
 
 
 @pytest.fixture

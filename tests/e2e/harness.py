@@ -8,16 +8,23 @@ Main pieces:
 * :func:`start_server` / :class:`Server` - run a server process on a free loopback port, wait for
   Streamlit's ``/_stcore/health``, stop the whole process group afterwards.
 * :func:`launch_chromium` - Debian's Chromium with the flags that work on this machine.
-* :func:`read_qr`, :func:`parse_otpauth`, :func:`totp_now` - enrolment helpers.
+* :func:`read_qr`, :func:`parse_otpauth`, :func:`totp_now` - enrolment helpers;
+  :func:`totp_after` - a code for a later time step than the last one used (replay guard).
 * :func:`wait_for_app_idle` - wait until the Streamlit script run has finished.
 * :class:`RequestRecorder` - every URL the browser asked for, to prove nothing left 127.0.0.1.
+* :func:`start_portal`, :func:`add_users` - a portal server with its own environment, and
+  accounts seeded through the CLI before it starts.
+* ``portal_*``, ``wizard_*``, ``manager_*`` - the page steps the journeys repeat (sign in and
+  out, the set-up wizard, the manager's table and dialogs), by the labels people see.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -27,7 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from base64 import urlsafe_b64encode
+from base64 import b32decode, urlsafe_b64encode
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -626,6 +633,33 @@ def totp_from_uri(uri: str, *, at: float | None = None) -> str:
     )
 
 
+def totp_step(at: float | None = None, *, period: int = 30) -> int:
+    """The TOTP time step of unix time ``at`` (default: now)."""
+    return int((time.time() if at is None else at) // period)
+
+
+def totp_at_step(secret: str, step: int, *, period: int = 30, **kw: Any) -> str:
+    """The code of one time step (computed at the middle of the step)."""
+    return totp_now(secret, period=period, at=step * period + period / 2, **kw)
+
+
+def totp_after(secret: str, used_step: int, *, period: int = 30, **kw: Any) -> tuple[str, int]:
+    """``(code, step)`` for the step right after ``used_step``, once a server accepts it.
+
+    For servers that accept the current step +-1 and refuse a step at or before the last one
+    used (the replay guard): the next step is accepted as soon as the clock is in the step
+    before it, so this returns at once unless ``used_step`` was itself a step ahead; then it
+    waits (at most one period) for that step to begin. This is the only waiting on time the
+    browser tests do.
+    """
+    step = used_step + 1
+    earliest = (step - 1) * period + 0.5
+    delay = earliest - time.time()
+    if delay > 0:
+        time.sleep(delay)  # waiting for a TOTP step to begin, never for the UI
+    return totp_at_step(secret, step, period=period, **kw), step
+
+
 # --------------------------------------------------------------------------------------------
 # Request recording
 # --------------------------------------------------------------------------------------------
@@ -680,3 +714,285 @@ class RequestRecorder:
 
     def clear(self) -> None:
         self.urls.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# The portal: start a server with a given environment, seed accounts, repeated page steps
+# --------------------------------------------------------------------------------------------
+
+PORTAL_WIZARD = "Configure two-factor authentication"
+
+
+def start_portal(
+    db_path: str | os.PathLike[str],
+    env: Mapping[str, str],
+    log_path: str | os.PathLike[str],
+    *extra: str,
+    timeout: float = SERVER_START_TIMEOUT_S,
+) -> Server:
+    """``portal serve`` on a free port with exactly ``env`` as its PORTAL_* variables.
+
+    For module fixtures that need their own environment (e.g. PORTAL_CLOCK_FILE) or a seeded
+    database; the developer's PORTAL_* variables do not leak in. Stop it with ``.stop()``.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    server = start_server(
+        portal_serve_cmd(db_path, *extra),
+        {**inherited, **env},
+        cwd=REPO_ROOT,
+        log_path=log_path,
+        timeout=timeout,
+        inherit_env=False,
+    )
+    server.db_path = Path(db_path)
+    server.env = dict(env)
+    return server
+
+
+def add_users(
+    db_path: str | os.PathLike[str],
+    env: Mapping[str, str],
+    users: Sequence[tuple[str, str, str]],
+    *,
+    timeout: float = 60.0,
+) -> None:
+    """``portal user add NAME --role ROLE --password-stdin`` for each ``(name, password, role)``.
+
+    The real CLI code path (``portal.cli.main``), but in one interpreter: each separate
+    ``python -m portal`` costs about 2 s here. Run it before a server holds the database, with
+    the server's ``env`` (the database is encrypted with its key).
+    """
+    argvs = [
+        ["user", "add", name, "--role", role, "--password-stdin", "--db", os.fspath(db_path)]
+        for name, _password, role in users
+    ]
+    script = (
+        "import json, sys\n"
+        "from portal.cli import main\n"
+        "for argv in json.loads(sys.argv[1]):\n"
+        "    code = main(argv)\n"
+        "    if code:\n"
+        "        sys.exit(code)\n"
+    )
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(argvs)],
+        cwd=REPO_ROOT,
+        env={**inherited, **env},
+        input="".join(password + "\n" for _name, password, _role in users),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"portal user add failed ({proc.returncode})\nstdout:\n{proc.stdout}\n"
+            f"stderr:\n{proc.stderr}"
+        )
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def button(scope: Any, key: str) -> Any:
+    """The button of the widget with ``key=`` (Streamlit puts ``st-key-<key>`` on it).
+
+    Safer than the label when several steps have a "Next" button: the previous step's button
+    may still be on screen while the next run renders.
+    """
+    return scope.locator(f".st-key-{key}").get_by_role("button")
+
+
+def portal_first_run(page: Any, username: str, password: str) -> None:
+    """The first-run page: create the first security manager; ends on the sign-in page."""
+    expect = _expect()
+    text_input(page, "Username").fill(username)
+    text_input(page, "Password").fill(password)
+    text_input(page, "Password again").fill(password)
+    page.get_by_role("button", name="Create security manager").click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+        f"Security manager {username} created"
+    )
+    expect_sign_in_page(page)
+
+
+def portal_sign_in(page: Any, username: str, password: str) -> None:
+    """On the sign-in page: type username and password and press *Sign in*."""
+    text_input(page, "Username").fill(username)
+    text_input(page, "Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def portal_enter_code(page: Any, code: str, *, label: str = "Authentication code") -> None:
+    """The second sign-in step: type a code (``label="Backup code"`` for one) and Verify."""
+    text_input(page, label).fill(code)
+    page.get_by_role("button", name="Verify", exact=True).click()
+
+
+def expect_signed_in(page: Any, username: str) -> None:
+    """The sidebar names ``username`` and offers *Sign out*, and the script run has finished."""
+    sidebar = page.get_by_test_id("stSidebar")
+    wait_for_rerun(page, sidebar.get_by_role("button", name="Sign out"))
+    _expect()(sidebar).to_contain_text(f"{username} · ")
+
+
+def expect_sign_in_page(page: Any) -> None:
+    """The sign-in form, and nobody signed in (no *Sign out* anywhere)."""
+    expect = _expect()
+    wait_for_rerun(page, page.get_by_role("button", name="Sign in", exact=True))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def portal_sign_out(page: Any) -> None:
+    """Press *Sign out* in the sidebar; back on the sign-in page with "You are signed out."."""
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    done = page.get_by_test_id("stAlertContentSuccess").filter(has_text="You are signed out.")
+    _expect()(done).to_be_visible()
+    expect_sign_in_page(page)
+
+
+def open_nav(page: Any, title: str) -> None:
+    """Click a page of the sidebar navigation and wait until it is the current page."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    link.click()
+    _expect()(link).to_have_attribute("aria-current", "page")
+
+
+def wizard_confirm_password(page: Any, password: str) -> None:
+    """The wizard's first step (from the signed-in sidebar): open it, give the password again."""
+    open_nav(page, PORTAL_WIZARD)
+    _expect()(page.get_by_text("please enter your password again")).to_be_visible()
+    text_input(page, "Password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+
+
+def wizard_scan(page: Any, *, issuer: str, account: str) -> dict[str, Any]:
+    """Scan the wizard's QR code like a phone; check what an authenticator app relies on.
+
+    Returns :func:`parse_otpauth` of the decoded URI after asserting: TOTP, the issuer
+    parameter and the ``Issuer:account`` label, SHA1 / 6 digits / 30 s, a 160-bit base32 key.
+    """
+    otp = parse_otpauth(read_qr(page.get_by_test_id("stImage")))
+    assert otp["type"] == "totp", otp
+    assert otp["params"].get("issuer") == issuer, otp
+    assert otp["label"] == f"{issuer}:{account}", otp
+    assert (otp["algorithm"], otp["digits"], otp["period"]) == ("SHA1", 6, 30), otp
+    padded = otp["secret"] + "=" * (-len(otp["secret"]) % 8)
+    assert len(b32decode(padded)) == 20, f"not a 160-bit key: {otp['secret']}"
+    return otp
+
+
+def wizard_verify(page: Any, secret: str) -> int:
+    """From the QR step: Next, type the current code, Verify. Returns the time step used."""
+    expect = _expect()
+    button(page, "wz_next_qr").click()
+    step = totp_step()
+    text_input(page, "Code from your app").fill(totp_at_step(secret, step))
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("The code is correct")
+    return step
+
+
+BACKUP_CODE_RE = r"[23456789a-hjkmnp-z]{4}-[23456789a-hjkmnp-z]{4}-[23456789a-hjkmnp-z]{4}"
+
+
+def wizard_finish(page: Any, *, download: bool = True) -> list[str]:
+    """From a verified code: Next, (download the .txt), tick "stored", Finish.
+
+    Returns the backup codes: those of the downloaded file (checked to be the 10 codes shown
+    on screen, ``xxxx-xxxx-xxxx``), or those on screen when ``download=False``.
+    """
+    expect = _expect()
+    next_button = button(page, "wz_next_verify")
+    expect(next_button).to_be_enabled()
+    next_button.click()
+    save = page.get_by_role("button", name="Download backup codes (.txt)")
+    expect(save).to_be_visible()
+    wait_for_app_idle(page)
+    shown = re.findall(BACKUP_CODE_RE, page.get_by_test_id("stMain").inner_text())
+    assert len(shown) == 10 == len(set(shown)), shown
+    codes = shown
+    if download:
+        with page.expect_download() as info:
+            save.click()
+        text = Path(info.value.path()).read_text("utf-8")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        codes = [line for line in lines if re.fullmatch(BACKUP_CODE_RE, line)]
+        assert len(codes) == 10 == len(set(codes)), text
+        assert sorted(codes) == sorted(shown), (codes, shown)
+        assert info.value.suggested_filename.endswith(".txt"), info.value.suggested_filename
+    page.get_by_text("I have stored my backup codes safely").click()
+    finish = button(page, "wz_finish")
+    expect(finish).to_be_enabled()
+    finish.click()
+    expect(page.get_by_text("Two-factor authentication is on.")).to_be_visible()
+    wait_for_app_idle(page)
+    return codes
+
+
+def manager_create_user(page: Any, username: str, display_name: str, password: str) -> None:
+    """On the manager page: *Create user*, fill the dialog, Create; wait for the message."""
+    expect = _expect()
+    page.get_by_role("button", name="Create user").click()
+    dialog = page.get_by_test_id("stDialog")
+    expect(dialog).to_be_visible()
+    text_input(dialog, "Username").fill(username)
+    text_input(dialog, "Display name").fill(display_name)
+    text_input(dialog, "First password").fill(password)
+    text_input(dialog, "First password again").fill(password)
+    dialog.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+        f"Account {username} created"
+    )
+    expect(dialog).to_have_count(0)
+    wait_for_app_idle(page)
+
+
+def manager_select(page: Any, username: str) -> None:
+    """Search the accounts table for ``username`` and tick its (only) row.
+
+    The table is a canvas (glide-data-grid): the click goes to the row's checkbox position,
+    first column, first row under the 35 px header.
+    """
+    expect = _expect()
+    tab = page.get_by_role("tab", name="Accounts")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    search = page.locator(".st-key-sm_search input")
+    search.fill(username)
+    search.press("Enter")
+    expect(page.get_by_text("1 account(s) match")).to_be_visible()
+    wait_for_app_idle(page)
+    grid = page.get_by_test_id("stDataFrame")
+    grid.locator(".dvn-scroller").click(position={"x": 16, "y": 35 + 17})
+
+
+def manager_act(page: Any, username: str, action: str, reason: str) -> str:
+    """Select ``username``, press the ``action`` button (e.g. "Reset 2FA"), give the reason and
+    confirm. Returns the success message."""
+    expect = _expect()
+    manager_select(page, username)
+    act = page.get_by_role("button", name=action)
+    expect(act).to_be_enabled()
+    act.click()
+    dialog = page.get_by_test_id("stDialog")
+    expect(dialog).to_contain_text(f"({username})")
+    text_input(dialog, "Reason (goes into the audit trail)").fill(reason)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_have_count(0)  # closed by the full rerun that follows a success
+    done = page.get_by_test_id("stAlertContentSuccess")
+    wait_for_rerun(page, done)
+    return str(done.inner_text())
+
+
+def manager_metric(page: Any, label: str) -> Any:
+    """The value element of an overview metric ("2FA enabled", "Reset granted", ...)."""
+    metric = page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+    return metric.get_by_test_id("stMetricValue")

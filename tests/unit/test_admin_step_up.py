@@ -1,4 +1,4 @@
-"""A manager's reset and deactivate need the manager's own fresh code; the policy guards them too."""
+"""A manager's reset and deactivate need their own fresh code; the policy guards them too."""
 
 import dataclasses
 
