@@ -64,9 +64,7 @@ class Database:
         self._conn.close()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = self._conn.cursor()
-        cur.execute("SET TimeZone = 'UTC'")
-        return cur
+        return self._conn.cursor()  # TimeZone was set GLOBAL at connect, so cursors inherit it
 
 
 def _unavailable(exc: duckdb.Error) -> Exception:
@@ -88,6 +86,7 @@ def open_database(path: str | Path, read_only: bool = False) -> Database:
         conn = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         raise StoreUnavailable(describe_open_error(path, exc)) from exc
+    conn.execute("SET GLOBAL TimeZone = 'UTC'")  # plain SET would not reach the cursors
     db = Database(conn, path)
     if not read_only:
         migrate.apply(db)

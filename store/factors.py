@@ -22,11 +22,10 @@ def _code(row: tuple[Any, ...]) -> BackupCode:
 
 
 def get_factor(cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus) -> Factor | None:
-    row = cur.execute(
-        f"SELECT {_FACTOR} FROM factors WHERE user_id = ? AND status = ? ORDER BY id DESC LIMIT 1",
-        [user_id, str(status)],
-    ).fetchone()
-    return _factor(row) if row else None
+    # DuckDB uses the user_id index only for a lone equality: filter the few rows in Python.
+    rows = cur.execute(f"SELECT {_FACTOR} FROM factors WHERE user_id = ?", [user_id]).fetchall()
+    mine = [r for r in rows if r[2] == str(status)]
+    return _factor(max(mine, key=lambda r: r[0])) if mine else None
 
 
 def insert_factor(
