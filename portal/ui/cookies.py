@@ -85,10 +85,10 @@ def run_pending_op() -> bool:
     )
     status = getattr(result, "status", None)
     if status is None:
-        if op["kind"] == "establish":
-            st.info("Finishing sign-in...", icon="⏳")
-            return True
-        return False
+        # Wait for the route: a reload before it answered would find the old cookie state.
+        text = "Finishing sign-in..." if op["kind"] == "establish" else "Signing out..."
+        st.info(text, icon="⏳")
+        return True
     del st.session_state[state.COOKIE_OP]
     if status != 200 and op["kind"] == "establish":
         state.flash(
