@@ -40,9 +40,9 @@ def portal(settings: Settings, clock: FixedClock) -> Iterator[Portal]:
     p.db.close()
 
 
-def add_user(p: Portal, name: str, role: Role = Role.USER) -> Identity:
+def add_user(p: Portal, name: str, role: Role = Role.USER, display: str = "") -> Identity:
     """Create an account and sign it in with its password (2FA off)."""
-    accounts.create_user(p, None, name, PASSWORD, role)
+    accounts.create_user(p, None, name, PASSWORD, role, display_name=display)
     result = accounts.sign_in_password(p, name, PASSWORD, "test")
     assert result.identity is not None
     return result.identity

@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from portal import accounts, crypto, enrolment, totp
+from portal import crypto
 from portal.clock import FixedClock
 from portal.core import Portal, open_portal
-from portal.models import Identity, Role
 from portal.settings import Settings
 from portal.ui.resources import use_portal
 from store.db import Database
+from tests.conftest import PASSWORD, START, add_user, enrol
+
+__all__ = ["PASSWORD", "START", "add_person", "enrol"]
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = str(ROOT / "portal" / "app.py")
 MANAGER_PAGE = str(ROOT / "pages" / "manager.py")
-PASSWORD = "correct horse battery"
-START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
 
 
 def make_portal(tmp_path: Path, clock: FixedClock) -> Portal:
@@ -33,22 +33,7 @@ def make_portal(tmp_path: Path, clock: FixedClock) -> Portal:
     return open_portal(settings, clock)
 
 
-def add_person(p: Portal, name: str, role: Role = Role.USER, display: str = "") -> Identity:
-    """Create an account and sign it in with its password (2FA off)."""
-    accounts.create_user(p, None, name, PASSWORD, role, display_name=display)
-    result = accounts.sign_in_password(p, name, PASSWORD, "test")
-    assert result.identity is not None
-    return result.identity
-
-
-def enrol(p: Portal, clock: FixedClock, who: Identity) -> tuple[str, list[str], Identity]:
-    """The whole wizard through the services; returns (secret, backup codes, identity)."""
-    view = enrolment.start(p, who, "test")
-    enrolment.verify(p, who, totp.code_at(view.secret, clock.now()), "test")
-    codes = enrolment.issue_codes(p, who)
-    who = enrolment.finish(p, who, "test")
-    clock.advance(seconds=30)  # the verified step is used; the next code is a new step
-    return view.secret, codes, who
+add_person = add_user  # the manager tests' name for it
 
 
 # --- a large generated table, inserted in bulk from pandas frames -------------------------------
