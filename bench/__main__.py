@@ -176,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.sizes:
             log(f"manager page at {n:,} accounts")
             # The page at the generated instant (lockouts still running), whatever the
-            # sign-in figures did to the clock.
+            # sign-in figures did to the clock and the throttle rows (they prune expired ones).
             at_start = FixedClock(dataset.START + dt.timedelta(minutes=1))
             q = dataclasses.replace(p, clock=at_start) if n == big else datasets[n].open(at_start)
             try:
+                datasets[n].restore_throttle(q)
                 found, series = manager.manager_figures(
                     q,
                     n,

@@ -11,31 +11,35 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import bcrypt
+import duckdb
 import numpy as np
 import pyarrow as pa
 
-from portal import crypto
+from portal import crypto, throttle
 from portal.clock import FixedClock
 from portal.core import Portal, open_portal
 from portal.settings import Settings
 from store import factors as factor_store
 from store import meta as meta_store
 
-GENERATOR_VERSION = 7  # bump when the generated mix changes: the cache key includes it
+GENERATOR_VERSION = 8  # bump when the generated mix changes: the cache key includes it
 CACHE = Path(__file__).resolve().parent / "cache"
 START = dt.datetime(2026, 6, 1, 9, 0, 0, tzinfo=dt.UTC)  # the bench clock's first instant
 PASSWORD = "bench-password-correct-horse"  # noqa: S105 - a benchmark account's password
 SOURCE = "127.0.0.1 bench"
 BENCH_KEY = crypto.encode_key(hashlib.sha256(b"twofactor-portal bench key v1").digest())
 PEOPLE_KEY = "bench:people"  # meta row (bench copies only) naming the people below
+ThrottleKey = Callable[..., str]  # (scope, name[, source]) -> the portal's HMAC row key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +92,21 @@ class Dataset:
 
     def open(self, clock: FixedClock | None = None) -> Portal:
         return open_portal(self.settings(), clock or FixedClock(START))
+
+    def restore_throttle(self, p: Portal) -> None:
+        """Put this copy's throttle rows back as generated: lockouts running at START again.
+
+        Sign-ins prune the rows whose window ended, so after the sign-in figures (whose clock
+        runs on) the generated failures and lockouts are gone; the manager page is measured at
+        the generated instant and should count them.
+        """
+        with duckdb.connect(str(self.cached), read_only=True) as pristine:
+            rows = pristine.sql("SELECT * FROM throttle").to_arrow_table()
+        with p.db.write() as cur:
+            cur.execute("DELETE FROM throttle")
+            cur.register("bulk_frame", rows)
+            cur.execute("INSERT INTO throttle BY NAME SELECT * FROM bulk_frame")
+            cur.unregister("bulk_frame")
 
 
 def secret_for(username: str) -> str:
@@ -146,7 +165,9 @@ def generate(path: Path, n: int) -> None:
     settings = Settings(db_path=str(path), secret_key=BENCH_KEY, bcrypt_rounds=12)
     p = open_portal(settings, FixedClock(START))
     try:
-        tables = bulk_tables(n, np.random.default_rng(20260601))
+        # The rows are keyed as the portal keys them (its HMAC key is made in meta here).
+        key = functools.partial(throttle._key, p)
+        tables = bulk_tables(n, np.random.default_rng(20260601), key, settings)
         with p.db.write() as cur:
             for name, table in tables.items():
                 cur.register("bulk_frame", table)
@@ -219,7 +240,9 @@ def _username_array(numbers: np.ndarray) -> pa.Array:
     return _strings(data)
 
 
-def bulk_tables(n: int, rng: np.random.Generator) -> dict[str, pa.Table]:
+def bulk_tables(
+    n: int, rng: np.random.Generator, key: ThrottleKey, settings: Settings
+) -> dict[str, pa.Table]:
     """The generated organisation (fractions are of accounts):
 
     - 0.2% security managers, 1% disabled, created over the last 3 years;
@@ -227,7 +250,7 @@ def bulk_tables(n: int, rng: np.random.Generator) -> dict[str, pa.Table]:
     - 0.3% have a manager's reset grant (a quarter of them expired) and no key;
     - otherwise 60% have an active key (10 backup codes each, some used; 1% of them also
       a pending replacement) and 8% a pending, unfinished set-up;
-    - 2% have failed attempts, 0.2% are locked out;
+    - 2% have failed attempts, 0.2% are locked out (see `_throttle`);
     - audit: account_created for all, wizard_completed per active key, sign_in_ok per last
       sign-in, sign_in_failed per failing account, backup_code_used, reset_granted;
     - sessions: 40% of those who signed in have a browser session row, 80% of them ended.
@@ -327,16 +350,7 @@ def bulk_tables(n: int, rng: np.random.Generator) -> dict[str, pa.Table]:
     # Throttle: 2% with some failures, 0.2% locked out right now.
     t = rng.random(n)
     failing = t < 0.02
-    locked = t < 0.002
-    nt = int(failing.sum())
-    throttle = pa.table(
-        {
-            "subject": usernames.filter(pa.array(failing)),
-            "failures": np.where(locked[failing], 10, rng.integers(1, 5, nt)).astype(np.int32),
-            "last_failure_at": _ts(rng.uniform(1, 600, nt)),
-            "locked_until": _ts(-rng.uniform(60, 900, nt), ~locked[failing]),
-        }
-    )
+    counters = _throttle(rng, ids, usernames, failing, t < 0.002, key, settings)
 
     audit = _audit(
         rng,
@@ -357,10 +371,51 @@ def bulk_tables(n: int, rng: np.random.Generator) -> dict[str, pa.Table]:
         "users": users,
         "factors": factors,
         "backup_codes": backup,
-        "throttle": throttle,
+        "throttle": counters,
         "audit": audit,
         "sessions": sessions,
     }
+
+
+ADDRESSES = ("10.0.0.12", "10.0.3.40", "192.168.1.7", "10.1.0.9")
+
+
+def _throttle(
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    usernames: pa.Array,
+    failing: np.ndarray,
+    locked: np.ndarray,
+    key: ThrottleKey,
+    settings: Settings,
+) -> pa.Table:
+    """Each failing person failed from one client address within the last 10 minutes.
+
+    That is two rows, as the portal writes them: (name, address) and the name from anywhere,
+    with the same count, keyed by the portal's HMAC. The locked-out reached `lockout_after` at
+    their address (locked to the end of its window); their account row counts the same failures,
+    below the account-wide limit, so each locked-out person is one locked address row.
+    """
+    names = usernames.filter(pa.array(failing)).to_pylist()
+    nt = len(names)
+    locked = locked[failing]
+    failures = np.where(locked, settings.lockout_after, rng.integers(1, 5, nt)).astype(np.int32)
+    ago = rng.uniform(1, 600, nt)  # seconds before START of the last failure
+    ends = ago - settings.lockout_minutes * 60  # the window's end (negative: after START)
+    address = [ADDRESSES[a] for a in rng.integers(0, len(ADDRESSES), nt)]
+    keys = [key(throttle.ADDRESS, name, a) for name, a in zip(names, address, strict=True)]
+    keys += [key(throttle.ACCOUNT, name) for name in names]
+    return pa.table(  # the address rows, then the account rows
+        {
+            "key": pa.array(keys, pa.string()),
+            "scope": _pick([throttle.ADDRESS, throttle.ACCOUNT], np.repeat([0, 1], nt)),
+            "user_id": np.tile(ids[failing], 2),
+            "failures": np.tile(failures, 2),
+            "last_failure_at": _ts(np.tile(ago, 2)),
+            "expires_at": _ts(np.tile(ends, 2)),
+            "locked_until": _ts(np.tile(ends, 2), np.concatenate([~locked, np.ones(nt, bool)])),
+        }
+    )
 
 
 def _hex(rng: np.random.Generator, n: int, width: int) -> pa.Array:
@@ -481,7 +536,7 @@ def add_bench_people(p: Portal, n: int) -> None:
                 " WHERE u.role = ? AND NOT u.disabled AND u.reset_expires_at IS NULL"
                 " AND u.id >= ?"
                 " AND u.id NOT IN (SELECT user_id FROM factors WHERE status = 'pending')"
-                " AND u.username NOT IN (SELECT subject FROM throttle)"
+                " AND u.id NOT IN (SELECT user_id FROM throttle WHERE user_id IS NOT NULL)"
                 " ORDER BY u.id LIMIT ?",
                 [role, n // 2, count],
             ).fetchall()

@@ -58,8 +58,13 @@ def naive(p: Portal, term: str, low: int) -> NaiveResult:
     status = np.select(
         [reset, has_active, has_pending], ["reset granted", "enabled", "pending"], "off"
     )
-    t = throttle.set_index("subject")
-    locked_until = users["username"].map(t["locked_until"])
+    # As store/reports.py: an account's live rows (every address and the account's own), the
+    # most failures counted and the latest running lock; rows of names that are no account
+    # (no user_id) count for nobody.
+    live = throttle[throttle["user_id"].notna() & (throttle["expires_at"] > now)]
+    by_user = live["user_id"].astype("int64")
+    failures = live["failures"].groupby(by_user).max()
+    locked_until = live["locked_until"].where(live["locked_until"] > now).groupby(by_user).max()
     frame = pd.DataFrame(
         {
             "id": users["id"],
@@ -70,8 +75,8 @@ def naive(p: Portal, term: str, low: int) -> NaiveResult:
             "enrolled_at": users["id"].map(enrolled),
             "last_sign_in_at": users["last_sign_in_at"],
             "backup_codes_left": users["id"].map(left).where(has_active),
-            "failed_attempts": users["username"].map(t["failures"]).fillna(0).astype(int),
-            "locked": locked_until.notna() & (locked_until > now),
+            "failed_attempts": users["id"].map(failures).fillna(0).astype(int),
+            "locked": users["id"].map(locked_until).notna(),
             "disabled": users["disabled"],
         }
     )

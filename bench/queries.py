@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench import dataset
 from bench.timing import Figure, Series, ms
+from portal import throttle
 from portal.core import Portal
 from portal.models import FactorStatus
 from store import audit as audit_store
@@ -88,12 +90,17 @@ def query_figures(p: Portal, runs: int) -> list[Figure]:
     since = now - dt.timedelta(days=365 * 3)
     uid, name, fid = who["user_id"], who["username"], who["factor_id"]
     step = iter(range(10**9, 2 * 10**9))
+    # The person's throttle rows, keyed as the portal keys them (HMAC of scope, name, address).
+    account_key = throttle._key(p, throttle.ACCOUNT, name)
+    address_key = throttle._key(p, throttle.ADDRESS, name, dataset.SOURCE)
+    s = p.settings
+    expires = now + dt.timedelta(minutes=s.lockout_minutes)
     reads: dict[str, Callable[[Any], Any]] = {
         "users.get_user (primary key)": lambda c: user_store.get_user(c, uid),
         "users.get_user_by_username": lambda c: user_store.get_user_by_username(c, name),
         "factors.get_factor": lambda c: factor_store.get_factor(c, uid, FactorStatus.ACTIVE),
         "factors.list_backup_codes": lambda c: factor_store.list_backup_codes(c, fid),
-        "throttle.get_throttle": lambda c: throttle_store.get_throttle(c, name),
+        "throttle.get_throttle": lambda c: throttle_store.get_throttle(c, account_key),
         "audit.list_events_since (notices)": lambda c: audit_store.list_events_since(
             c, name, since, ["wizard_completed", "backup_code_used", "reset_granted"]
         ),
@@ -113,7 +120,25 @@ def query_figures(p: Portal, runs: int) -> list[Figure]:
         "audit.insert_event": lambda c: audit_store.insert_event(
             c, now, "sign_in_ok", name, name, "bench", "query audit"
         ),
-        "throttle.delete_throttle": lambda c: throttle_store.delete_throttle(c, name),
+        # A sign-in's throttle statements, in its order: prune, count the attempt (a new row),
+        # take it back, forget the row.
+        "throttle.delete_stale": lambda c: throttle_store.delete_stale(c, now),
+        "throttle.insert_attempt (reserve)": lambda c: throttle_store.insert_attempt(
+            c,
+            address_key,
+            throttle.ADDRESS,
+            uid,
+            now,
+            expires,
+            s.lockout_after,
+            s.throttle_after,
+            s.throttle_base_seconds,
+        ),
+        "throttle.update_release": lambda c: throttle_store.update_release(c, address_key),
+        "throttle.delete_throttle": lambda c: throttle_store.delete_throttle(c, address_key),
+        "throttle.delete_user_throttle (manager unlock)": lambda c: (
+            throttle_store.delete_user_throttle(c, uid)
+        ),
     }
     if "session_id" in who:
         writes["sessions.update_last_seen"] = lambda c: session_store.update_last_seen(

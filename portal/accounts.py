@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from typing import NoReturn
 
 import duckdb
 
@@ -122,13 +123,15 @@ def change_password(
     keep_session: str | None = None,
 ) -> None:
     """A new password (policy-checked); every other session of the person ends."""
-    with p.db.read() as cur:
-        throttle.check_allowed(p, cur, identity.username)
+    with p.db.write() as cur:
         user = user_store.get_user(cur, identity.user_id)
+        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
     if user is None or not passwords.check_password(current[:1024], user.password_hash):
         with p.db.write() as cur:
-            throttle.record_failure(p, cur, identity.username, source)
+            throttle.record_failure(p, cur, attempt, source)
         raise InvalidCredentials("Your current password is not correct.")
+    with p.db.write() as cur:
+        throttle.release(cur, attempt)
     _check_new_password(new, confirm, identity.username)
     if new == current:
         raise InvalidInput("The new password must differ from the current one.")
@@ -153,22 +156,18 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     if not username.strip() or not password:
         raise InvalidInput("Enter your username and password.")
     subject = throttle.subject_for(username[: validate.MAX_FIELD])
-    with p.db.read() as cur:
-        throttle.check_allowed(p, cur, subject)
+    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
         user = user_store.get_user_by_username(cur, subject)
-    hashed = user.password_hash if user else passwords.dummy_hash(p.settings.bcrypt_rounds)
-    password_ok = passwords.check_password(password[:1024], hashed)
+        attempt = throttle.reserve(p, cur, subject, user.id if user else None, source)
+    if user is None:
+        throttle.check_unknown(p, password[:1024])
+        password_ok = False
+    else:
+        password_ok = passwords.check_password(password[:1024], user.password_hash)
     if user is None or not password_ok or user.disabled:
-        if user is None:
-            # What was typed is not an account, and is sometimes a password: do not keep it.
-            who, detail = None, "unknown username"
-        else:
-            who = user.username
-            detail = "account disabled" if password_ok else "wrong password"
-        with p.db.write() as cur:
-            throttle.record_failure(p, cur, subject, source)
-            audit_store.insert_event(cur, p.now(), events.SIGN_IN_FAILED, None, who, source, detail)
-        raise InvalidCredentials()
+        _sign_in_failed(p, attempt, user, password_ok, source)
+    with p.db.write() as cur:
+        throttle.release(cur, attempt)
     now = p.now()
     with p.db.read() as cur:
         active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
@@ -183,11 +182,27 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     return PasswordOk(user, Next.DONE, complete_sign_in(p, user, source, second_factor=False))
 
 
+def _sign_in_failed(
+    p: Portal, attempt: throttle.Attempt, user: User | None, password_ok: bool, source: str
+) -> NoReturn:
+    """Keep the failure counted, audit it, and refuse with the one message."""
+    if user is None:
+        # What was typed is not an account, and is sometimes a password: do not keep it.
+        who, detail = None, "unknown username"
+    else:
+        who = user.username
+        detail = "account disabled" if password_ok else "wrong password"
+    with p.db.write() as cur:
+        throttle.record_failure(p, cur, attempt, source)
+        audit_store.insert_event(cur, p.now(), events.SIGN_IN_FAILED, None, who, source, detail)
+    raise InvalidCredentials()
+
+
 def complete_sign_in(p: Portal, user: User, source: str, second_factor: bool) -> Identity:
     """Record a finished sign-in: clear the throttle, stamp last sign-in, audit it."""
     now = p.now()
     with p.db.write() as cur:
-        throttle.clear(cur, user.username)
+        throttle.clear(p, cur, user.username, source)
         user_store.update_last_sign_in(cur, user.id, now)
         how = "password and second factor" if second_factor else "password only"
         audit_store.insert_event(
@@ -216,7 +231,7 @@ def use_reset_grant(p: Portal, user: User, source: str) -> Identity:
     with p.db.write() as cur:
         if not user_store.consume_reset_grant(cur, user.id, now):
             raise InvalidCredentials("This reset is no longer valid. Ask your security manager.")
-        throttle.clear(cur, user.username)
+        throttle.clear(p, cur, user.username, source)
         user_store.update_last_sign_in(cur, user.id, now)
         audit_store.insert_event(cur, now, events.RESET_USED, user.username, user.username, source)
         audit_store.insert_event(

@@ -24,7 +24,6 @@ from store import audit as audit_store
 from store import factors as factor_store
 from store import reports
 from store import sessions as session_store
-from store import throttle as throttle_store
 from store import users as user_store
 from store.reports import AuditQuery, Overview, UserQuery
 
@@ -200,10 +199,8 @@ def clear_lockout(
     with p.db.write() as cur:
         require_manager(p, cur, actor)
         for person in _targets(cur, user_ids):
-            subject = throttle.subject_for(person.username)
-            if throttle_store.get_throttle(cur, subject) is None:
+            if not throttle.clear_account(cur, person.id):  # every address, and the account
                 continue
-            throttle_store.delete_throttle(cur, subject)
             audit_store.insert_event(
                 cur, now, events.LOCKOUT_CLEARED, actor.username, person.username, source, why
             )

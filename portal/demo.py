@@ -23,7 +23,6 @@ from store import audit as audit_store
 from store import factors as factor_store
 from store import meta as meta_store
 from store import sessions as session_store
-from store import throttle as throttle_store
 from store import users as user_store
 
 DEMO_KEY = "demo"  # meta key written once, when an empty database is seeded as a demo
@@ -170,7 +169,7 @@ def _restore(
 ) -> None:
     session_store.update_end_all(cur, user.id, now, "demo reset")
     factor_store.delete_factors(cur, user.id)
-    throttle_store.delete_throttle(cur, user.username)
+    throttle.clear_account(cur, user.id)
     user_store.update_reset_grant(cur, user.id, None, None, None)
     user_store.update_notices_seen_at(cur, user.id, now)
     user_store.update_email(cur, user.id, None)
@@ -233,10 +232,9 @@ def _enrol(p: Portal, user: User) -> list[str]:
 
 
 def _lock_out(p: Portal, user: User) -> None:
-    """Enough failed code attempts to reach the lockout, as the sign-in would record them."""
+    """Wrong codes in the audit trail, and the whole account locked (from every address)."""
     with p.db.write() as cur:
         for _ in range(max(1, p.settings.lockout_after)):
-            throttle.record_failure(p, cur, user.username, SOURCE)
             audit_store.insert_event(
                 cur,
                 p.now(),
@@ -246,6 +244,8 @@ def _lock_out(p: Portal, user: User) -> None:
                 SOURCE,
                 "sign-in: wrong authenticator code",
             )
+        # The class signs in from its own browsers: lock the account, not one address.
+        throttle.lock_out(p, cur, user.id, user.username, SOURCE)
 
 
 def _use_backup_codes(p: Portal, user: User, codes: list[str]) -> None:

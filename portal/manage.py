@@ -84,12 +84,12 @@ def confirm_password(p: Portal, identity: Identity, password: str, source: str) 
     """Re-enter the password (the wizard's first step); returns the identity stamped fresh."""
     if not password:
         raise InvalidInput("Enter your password.")
-    with p.db.read() as cur:
-        throttle.check_allowed(p, cur, identity.username)
+    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
         user = user_store.get_user(cur, identity.user_id)
+        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
     if user is None or not passwords.check_password(password[:1024], user.password_hash):
         with p.db.write() as cur:
-            throttle.record_failure(p, cur, identity.username, source)
+            throttle.record_failure(p, cur, attempt, source)
             audit_store.insert_event(
                 cur,
                 p.now(),
@@ -100,6 +100,8 @@ def confirm_password(p: Portal, identity: Identity, password: str, source: str) 
                 "wrong password at re-authentication",
             )
         raise InvalidCredentials("That password is not correct.")
+    with p.db.write() as cur:
+        throttle.release(cur, attempt)
     return dataclasses.replace(identity, password_at=p.now())
 
 

@@ -101,40 +101,27 @@ def _check_second_factor(
         raise InvalidInput(f"An authenticator code has {totp.DIGITS} digits.")
     if not is_totp and not backup_codes.looks_like_backup_code(text):
         raise InvalidInput(CODE_HINT)
-    with p.db.read() as cur:
-        throttle.check_allowed(p, cur, user.username)
+    with p.db.write() as cur:  # counted first, checked, then released or kept: one transaction
+        attempt = throttle.reserve(p, cur, user.username, user.id, source)
         factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
-    if factor is None:
-        raise InvalidCode("Two-factor authentication is not active for this account.")
-    with p.db.write() as cur:
+        if factor is None:
+            raise InvalidCode("Two-factor authentication is not active for this account.")
+        left: int | None = None
         if is_totp:
-            ok, left = _accept_totp(p, cur, factor, cleaned), None
-            kind = "authenticator code"
+            ok, kind = _accept_totp(p, cur, factor, cleaned), "authenticator code"
         else:
             left = _accept_backup_code(p, cur, factor, text)
             ok, kind = left is not None, "backup code"
+        name, now = user.username, p.now()
         if ok:
+            throttle.release(cur, attempt)
             if left is not None:
-                audit_store.insert_event(
-                    cur,
-                    p.now(),
-                    events.CODE_USED,
-                    user.username,
-                    user.username,
-                    source,
-                    f"{purpose}; {left} left",
-                )
+                detail = f"{purpose}; {left} left"
+                audit_store.insert_event(cur, now, events.CODE_USED, name, name, source, detail)
         else:
-            throttle.record_failure(p, cur, user.username, source)
-            audit_store.insert_event(
-                cur,
-                p.now(),
-                events.CODE_FAILED,
-                None,
-                user.username,
-                source,
-                f"{purpose}: wrong {kind}",
-            )
+            throttle.record_failure(p, cur, attempt, source)
+            detail = f"{purpose}: wrong {kind}"
+            audit_store.insert_event(cur, now, events.CODE_FAILED, None, name, source, detail)
     if not ok:
         raise InvalidCode()
     return left is not None, left

@@ -27,6 +27,8 @@ class Settings:
     throttle_base_seconds: float = 1.0
     lockout_after: int = 10
     lockout_minutes: int = 15
+    lockout_account_after: int = 50  # failures from any address that lock the whole account
+    unknown_user_checks_per_minute: int = 60  # real bcrypt checks for names that are no account
     backup_code_count: int = 10
     backup_codes_low: int = 3
     reset_grant_hours: int = 24

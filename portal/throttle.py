@@ -1,55 +1,237 @@
-"""Per-account throttling of failed attempts: a growing delay after 5, a lockout after 10."""
+"""Throttling of failed attempts, per (name, client address) first and per name past a higher limit.
+
+A back-off after `throttle_after` failures and a lockout after `lockout_after` apply to one name
+from one address, so a stranger elsewhere cannot lock a person out of their usual address; only
+`lockout_account_after` failures from anywhere lock the name everywhere. Every attempt is counted
+(reserved) in one conditional statement *before* its expensive check and released when it turns
+out right, so parallel attempts cannot all pass one read. Rows are keyed by an HMAC of the typed
+name, never the name: what was typed is sometimes a password typed into the wrong box.
+"""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import weakref
 
 import duckdb
 
-from portal import events
+from portal import events, passwords
 from portal.core import Portal
 from portal.errors import Throttled
 from store import audit as audit_store
 from store import throttle as throttle_store
+from store.db import Database
+
+ACCOUNT, ADDRESS = "account", "address"
+_KEY_CONTEXT = "throttle-hmac-key"
+_keys: weakref.WeakKeyDictionary[Database, bytes] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """An attempt counted as a failure until released; a crash mid-check leaves it counted."""
+
+    username: str | None  # the account's name for the audit trail; None if no such account
+    address_key: str = dataclasses.field(repr=False)
+    account_key: str = dataclasses.field(repr=False)
+    address_failures: int
+    account_failures: int
 
 
 def subject_for(username: str) -> str:
     return username.strip().lower()
 
 
-def check_allowed(p: Portal, cur: duckdb.DuckDBPyConnection, subject: str) -> None:
-    """Raise Throttled while the account is locked or inside its back-off delay."""
-    state = throttle_store.get_throttle(cur, subject)
-    if state is None:
-        return
-    now = p.now()
-    if state.locked_until is not None and now < state.locked_until:
-        raise Throttled((state.locked_until - now).total_seconds(), locked=True)
-    if state.locked_until is not None:
-        return  # the lock ran out: the next attempt gets a clean slate of delays
-    s = p.settings
-    if state.failures >= s.throttle_after and state.last_failure_at is not None:
-        delay = s.throttle_base_seconds * 2 ** (state.failures - s.throttle_after)
-        wait = (state.last_failure_at + dt.timedelta(seconds=delay) - now).total_seconds()
-        if wait > 0:
-            raise Throttled(wait)
+def address_of(source: str) -> str:
+    """The client address in an audit source ("<ip> <browser>"): its first word."""
+    words = source.split()
+    return words[0] if words else ""
+
+
+def account_limit(p: Portal) -> int:
+    """Failures from anywhere that lock the whole account: never fewer than one address needs."""
+    return max(p.settings.lockout_account_after, p.settings.lockout_after)
+
+
+def reserve(
+    p: Portal, cur: duckdb.DuckDBPyConnection, name: str, user_id: int | None, source: str
+) -> Attempt:
+    """Count this attempt before it is checked; Throttled (nothing counted) if it must wait."""
+    s, now = p.settings, p.now()
+    address_key, account_key = _key(p, ADDRESS, name, source), _key(p, ACCOUNT, name)
+    throttle_store.delete_stale(cur, now)  # opportunistic pruning, in the same write
+    expires = now + dt.timedelta(minutes=s.lockout_minutes)
+    base, limit = s.throttle_base_seconds, account_limit(p)
+    at_address = throttle_store.insert_attempt(
+        cur, address_key, ADDRESS, user_id, now, expires, s.lockout_after, s.throttle_after, base
+    )
+    if at_address is None:
+        raise _refusal(p, cur, address_key, s.lockout_after)
+    # An account row has no back-off of its own (back_off_after = limit): only the lock.
+    anywhere = throttle_store.insert_attempt(
+        cur, account_key, ACCOUNT, user_id, now, expires, limit, limit, base
+    )
+    if anywhere is None:
+        raise _refusal(p, cur, account_key, limit)  # rolls back the address count too
+    username = subject_for(name) if user_id is not None else None
+    return Attempt(username, address_key, account_key, at_address, anywhere)
+
+
+def _refusal(p: Portal, cur: duckdb.DuckDBPyConnection, key: str, limit: int) -> Throttled:
+    now, s = p.now(), p.settings
+    row = throttle_store.get_throttle(cur, key)
+    if row is None:
+        return Throttled(1)
+    if row.failures >= limit:  # locked, or the attempt that reached the limit is being checked
+        return Throttled(((row.locked_until or row.expires_at) - now).total_seconds(), locked=True)
+    delay = s.throttle_base_seconds * 2 ** (row.failures - s.throttle_after)
+    return Throttled((row.last_failure_at + dt.timedelta(seconds=delay) - now).total_seconds())
 
 
 def record_failure(
-    p: Portal, cur: duckdb.DuckDBPyConnection, subject: str, source: str | None
+    p: Portal, cur: duckdb.DuckDBPyConnection, attempt: Attempt, source: str
 ) -> None:
-    """Count a failure; lock the account when the limit is reached (and audit the lockout)."""
-    now = p.now()
-    state = throttle_store.get_throttle(cur, subject)
-    if state is not None and state.locked_until is not None and state.locked_until <= now:
-        throttle_store.delete_throttle(cur, subject)
-    failures = throttle_store.update_failure(cur, subject, now, None)
-    if failures >= p.settings.lockout_after:
-        until = now + dt.timedelta(minutes=p.settings.lockout_minutes)
-        throttle_store.update_lock(cur, subject, until)
-        detail = f"{failures} failed attempts; locked until {until:%Y-%m-%d %H:%M} UTC"
-        audit_store.insert_event(cur, now, events.LOCKOUT, None, subject, source, detail)
+    """The attempt was wrong: it stays counted; lock (and audit) what reached its limit."""
+    limits = (
+        (attempt.address_key, attempt.address_failures, p.settings.lockout_after, "this address"),
+        (attempt.account_key, attempt.account_failures, account_limit(p), "any address"),
+    )
+    for key, failures, limit, where in limits:
+        if failures < limit:
+            continue
+        until = throttle_store.update_lock(cur, key, limit)
+        if until is not None:
+            detail = f"{failures} failed attempts from {where}; {_until(until)}"
+            audit_store.insert_event(
+                cur, p.now(), events.LOCKOUT, None, attempt.username, source, detail
+            )
 
 
-def clear(cur: duckdb.DuckDBPyConnection, subject: str) -> None:
-    throttle_store.delete_throttle(cur, subject)
+def _until(instant: dt.datetime) -> str:
+    return f"locked until {instant:%Y-%m-%d %H:%M} UTC"
+
+
+def release(cur: duckdb.DuckDBPyConnection, attempt: Attempt) -> None:
+    """The attempt was right: take it back from both counters."""
+    throttle_store.update_release(cur, attempt.address_key)
+    throttle_store.update_release(cur, attempt.account_key)
+
+
+def clear(p: Portal, cur: duckdb.DuckDBPyConnection, username: str, source: str) -> None:
+    """A finished sign-in: forget this address's and the account's count (other addresses stay)."""
+    throttle_store.delete_throttle(cur, _key(p, ADDRESS, username, source))
+    throttle_store.delete_throttle(cur, _key(p, ACCOUNT, username))
+
+
+def clear_account(cur: duckdb.DuckDBPyConnection, user_id: int) -> bool:
+    """A manager's unlock: forget every counter of the account; False if there was none."""
+    return throttle_store.delete_user_throttle(cur, user_id) > 0
+
+
+def lock_out(
+    p: Portal, cur: duckdb.DuckDBPyConnection, user_id: int, username: str, source: str
+) -> None:
+    """Lock the whole account now, as `account_limit` failures would (demo seeding)."""
+    now, failures = p.now(), account_limit(p)
+    until = now + dt.timedelta(minutes=p.settings.lockout_minutes)
+    throttle_store.insert_lock(cur, _key(p, ACCOUNT, username), user_id, failures, now, until)
+    detail = f"{failures} failed attempts from any address; {_until(until)}"
+    audit_store.insert_event(cur, now, events.LOCKOUT, None, username, source, detail)
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+def _key(p: Portal, scope: str, name: str, source: str = "") -> str:
+    """HMAC-SHA256 of scope, normalised name (and address): the row key; never the name."""
+    parts = [scope, subject_for(name)] + ([address_of(source)] if scope == ADDRESS else [])
+    message = "\0".join(parts).encode()
+    return hmac.new(_hmac_key(p), message, hashlib.sha256).hexdigest()
+
+
+def _hmac_key(p: Portal) -> bytes:
+    """The throttle's HMAC key: random, kept in meta encrypted with the portal's cipher."""
+    # The cipher does not expose its key to derive one from; a wrapped random key gives the same
+    # property (the database alone cannot turn a row key back into what was typed). It is made
+    # once, in its own short transaction: callers may be inside theirs (the lock is re-entrant).
+    with _registry_lock:
+        found = _keys.get(p.db)
+    if found is not None:
+        return found
+    with p.db.read() as cur:
+        blob = throttle_store.get_key_blob(cur)
+    if blob is None:
+        with p.db.write() as cur:
+            throttle_store.insert_key_blob(
+                cur, p.cipher.encrypt(secrets.token_bytes(32), _KEY_CONTEXT)
+            )
+            blob = throttle_store.get_key_blob(cur)
+        assert blob is not None
+    key = p.cipher.decrypt(blob, _KEY_CONTEXT)
+    with _registry_lock:
+        _keys[p.db] = key
+    return key
+
+
+# --- a ceiling on bcrypt work for names that are no account -----------------------------------
+
+
+class _Ceiling:
+    """A token bucket of real dummy-hash checks, and how long the recent ones took."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tokens = 0.0
+        self.at: dt.datetime | None = None
+        self.took: collections.deque[float] = collections.deque(maxlen=32)
+
+    def take(self, now: dt.datetime, per_minute: int) -> bool:
+        with self.lock:
+            if self.at is None:
+                self.tokens = float(per_minute)
+            else:
+                elapsed = max(0.0, (now - self.at).total_seconds())
+                self.tokens = min(float(per_minute), self.tokens + elapsed * per_minute / 60)
+            self.at = now
+            if self.tokens >= 1 or not self.took:  # nothing measured yet: measure
+                self.tokens = max(0.0, self.tokens - 1)
+                return True
+            return False
+
+    def sample(self) -> float:
+        with self.lock:
+            return secrets.choice(list(self.took))
+
+    def record(self, seconds: float) -> None:
+        with self.lock:
+            self.took.append(seconds)
+
+
+_ceilings: weakref.WeakKeyDictionary[Database, _Ceiling] = weakref.WeakKeyDictionary()
+
+
+def idle(seconds: float) -> None:
+    time.sleep(seconds)  # waits without burning CPU; tests replace it to count the waits
+
+
+def check_unknown(p: Portal, password: str) -> None:
+    """An unknown name costs a wrong password's time: a dummy check, or past the ceiling a wait."""
+    # The wait lasts as long as a recent real check took and uses no CPU: an attacker cycling
+    # names cannot make the server burn its cores, nor tell the two answers apart by their time.
+    with _registry_lock:
+        ceiling = _ceilings.setdefault(p.db, _Ceiling())
+    if not ceiling.take(p.now(), p.settings.unknown_user_checks_per_minute):
+        idle(ceiling.sample())
+        return
+    hashed = passwords.dummy_hash(p.settings.bcrypt_rounds)
+    started = time.perf_counter()
+    passwords.check_password(password, hashed)
+    ceiling.record(time.perf_counter() - started)

@@ -35,6 +35,15 @@ codes AS (
     WHERE f.status = 'active' AND b.used_at IS NULL{only_b}
     GROUP BY b.user_id
 ),
+-- Throttle rows of accounts (user_id set; rows of typed names that are no account have none),
+-- per address and for the whole account: the most failures counted, and the latest lock.
+thr AS (
+    SELECT t.user_id, max(t.failures) AS failures,
+           max(CASE WHEN t.locked_until > clock.now THEN t.locked_until END) AS locked_until
+    FROM throttle t CROSS JOIN clock
+    WHERE t.user_id IS NOT NULL AND t.expires_at > clock.now{only_t}
+    GROUP BY t.user_id
+),
 user_status AS (
     SELECT u.id, u.username, u.display_name, u.role,
            CASE WHEN u.reset_expires_at > clock.now THEN 'reset granted'
@@ -43,9 +52,9 @@ user_status AS (
                 ELSE 'off' END AS status,
            u.disabled, fac.enrolled_at, u.last_sign_in_at,
            CASE WHEN fac.has_active THEN coalesce(codes.codes_left, 0) END AS backup_codes_left,
-           coalesce(t.failures, 0) AS failed_attempts,
-           coalesce(t.locked_until > clock.now, false) AS locked,
-           CASE WHEN t.locked_until > clock.now THEN t.locked_until END AS locked_until,
+           coalesce(thr.failures, 0) AS failed_attempts,
+           thr.locked_until IS NOT NULL AS locked,
+           thr.locked_until,
            u.created_at,
            CASE WHEN u.reset_expires_at > clock.now THEN u.reset_expires_at END
                AS reset_expires_at
@@ -53,16 +62,17 @@ user_status AS (
     CROSS JOIN clock
     LEFT JOIN fac ON fac.user_id = u.id
     LEFT JOIN codes ON codes.user_id = u.id
-    LEFT JOIN throttle t ON t.subject = u.username
+    LEFT JOIN thr ON thr.user_id = u.id
     WHERE true{only_u}
 )
 """
-_ALL = _USER_STATUS.format(page="", only_f="", only_b="", only_u="")
+_ALL = _USER_STATUS.format(page="", only_f="", only_b="", only_t="", only_u="")
 # The same, limited to the ids of a CTE "page" that is spliced in after the clock.
 _PAGED = _USER_STATUS.format(
     page="{page}",
     only_f=" AND user_id IN (SELECT id FROM page)",
     only_b=" AND b.user_id IN (SELECT id FROM page)",
+    only_t=" AND t.user_id IN (SELECT id FROM page)",
     only_u=" AND u.id IN (SELECT id FROM page)",
 )
 

@@ -103,9 +103,12 @@ def bulk_people(db: Database, n: int, now: dt.datetime, first_id: int = 1_000_00
     failing = locked | (i % 50 == 4)
     throttle = pd.DataFrame(
         {
-            "subject": people["username"][failing],
+            "key": [f"bulk-key-{k}" for k in i[failing]],  # stands in for the HMAC
+            "scope": "account",
+            "user_id": ids[failing],
             "failures": np.where(locked, 10, 3)[failing],
             "last_failure_at": pd.Timestamp(now),
+            "expires_at": pd.Timestamp(now) + pd.Timedelta(minutes=15),
             "locked_until": pd.Series(
                 np.where(locked, pd.Timestamp(now) + pd.Timedelta(minutes=10), pd.NaT)
             )[failing].astype("datetime64[us, UTC]"),
