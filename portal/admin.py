@@ -77,7 +77,10 @@ def _targets(cur: duckdb.DuckDBPyConnection, user_ids: Iterable[int]) -> list[Us
         raise InvalidInput("Select at least one person first.")
     if len(ids) > MAX_TARGETS:
         raise InvalidInput(f"Select at most {MAX_TARGETS} people at a time.")
-    found = [user_store.get_user(cur, i) for i in ids]
+    # Row-locked in id order (no deadlock between two managers): each change sees what a
+    # concurrent request for the same person wrote.
+    locked = {i: user_store.lock_user(cur, i) for i in sorted(ids)}
+    found = [locked[i] for i in ids]
     if any(u is None for u in found):
         raise NotFound()
     return [u for u in found if u is not None]

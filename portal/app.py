@@ -30,6 +30,10 @@ if session_id and state.identity(st.session_state) is not None:
     ended = sessions.check(portal, session_id)
     if ended:
         cookies.sign_out(portal, ended, "warning")
+if (signed_in := state.identity(st.session_state)) is not None:
+    stop_why = sessions.recheck(portal, signed_in)
+    if stop_why:
+        cookies.sign_out(portal, stop_why, "warning")
 if cookies.run_pending_op():
     st.stop()
 who = state.identity(st.session_state)

@@ -17,7 +17,7 @@ import duckdb
 from portal import accounts, admin, enrolment, events, passwords, second_factor, throttle, totp
 from portal.clock import FixedClock
 from portal.core import Portal
-from portal.errors import InvalidState, PortalError
+from portal.errors import InvalidState, PermissionDenied, PortalError
 from portal.models import FactorStatus, Identity, Role, User
 from store import audit as audit_store
 from store import factors as factor_store
@@ -143,12 +143,18 @@ def seed(p: Portal) -> Seeded:
     return Seeded(ACCOUNTS, PASSWORD, time.perf_counter() - started)
 
 
-def reset(p: Portal, actor: str | None, source: str) -> Seeded:
+def may_reset(actor: Identity | None) -> bool:
+    """Only the signed-in trainer or a security manager of the demo may reset it."""
+    return actor is not None and (actor.is_manager or actor.username == TRAINER)
+
+
+def reset(p: Portal, actor: Identity | None, source: str) -> Seeded:
     """Every demo account back to its seeded state and every session ended (demo mode only).
 
     Accounts added during the demo are disabled: the store has no way to delete an account.
     """
     _require_demo_mode(p)
+    _require_resetter(p, actor)
     started = time.perf_counter()
     # One hash for every seeded account: their password is printed on the projector anyway.
     hashed = passwords.hash_password(PASSWORD, _cheap(p).settings.bcrypt_rounds)
@@ -158,10 +164,28 @@ def reset(p: Portal, actor: str | None, source: str) -> Seeded:
         for user in user_store.list_users(cur, limit=100_000):
             _restore(cur, user, user.username in seeded, hashed, now)
         audit_store.insert_event(
-            cur, now, events.DEMO_RESET, actor, None, source, "every demo account back to its start"
+            cur,
+            now,
+            events.DEMO_RESET,
+            actor.username if actor else None,
+            None,
+            source,
+            "every demo account back to its start",
         )
     _populate(p)
     return Seeded(ACCOUNTS, PASSWORD, time.perf_counter() - started)
+
+
+def _require_resetter(p: Portal, actor: Identity | None) -> None:
+    """The actor as the database has them now: the trainer or an enabled security manager."""
+    user = None
+    if actor is not None:
+        with p.db.read() as cur:
+            user = user_store.get_user(cur, actor.user_id)
+    if user is None or user.disabled or not may_reset(accounts.identity_for(user, p.now(), None)):
+        raise PermissionDenied(
+            "Only the trainer or a security manager of the demo can reset it: sign in as one."
+        )
 
 
 def _restore(

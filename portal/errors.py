@@ -95,6 +95,15 @@ class InvalidState(PortalError):
     message = "This page is out of date. Start again from the menu."
 
 
+class AlreadyFinished(InvalidState):
+    """The set-up this page shows was finished already (in another tab, or by a double click)."""
+
+    message = (
+        "This set-up was already finished (in another tab or window): two-factor "
+        "authentication is on. Nothing was changed."
+    )
+
+
 class SetupAlreadyDone(InvalidState):
     """The first-run page was used already."""
 

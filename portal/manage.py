@@ -50,10 +50,14 @@ def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeVi
 def regenerate_backup_codes(p: Portal, identity: Identity, source: str) -> list[str]:
     """New codes for the active key; the old ones stop working at once."""
     require_fresh(p, identity)
-    factor = _active(p, identity)
     codes = backup_codes.generate(p.settings.backup_code_count)
     blobs = [encrypt_code(p, identity.user_id, c) for c in codes]
     with p.db.write() as cur:
+        # Re-read under the person's lock: a key replaced or turned off meanwhile gets no codes.
+        user_store.lock_user(cur, identity.user_id)
+        factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
+        if factor is None:
+            raise InvalidState("Two-factor authentication is not enabled.")
         factor_store.insert_backup_codes(cur, identity.user_id, factor.id, blobs, p.now())
         _audit(p, cur, identity, events.CODES_REGENERATED, source)
     return codes
@@ -72,6 +76,7 @@ def deactivate(p: Portal, identity: Identity, source: str, keep_session: str | N
     """Turn 2FA off for oneself: the key and backup codes are deleted, other sessions end."""
     require_fresh(p, identity)
     with p.db.write() as cur:
+        user_store.lock_user(cur, identity.user_id)
         if not factor_store.delete_factors(cur, identity.user_id):
             raise InvalidState("Two-factor authentication is already off.")
         session_store.update_end_all(

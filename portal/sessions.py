@@ -136,6 +136,21 @@ def check(p: Portal, session_id: str) -> str | None:
     return None
 
 
+def recheck(p: Portal, identity: Identity) -> str | None:
+    """Why this signed-in tab must stop (account gone, disabled, role changed), or None.
+
+    Run on every signed-in rerun, whatever way the person signed in (a reset-grant sign-in has
+    no server-side session to end): one primary-key lookup.
+    """
+    with p.db.read() as cur:
+        user = user_store.get_user(cur, identity.user_id)
+    if user is None or user.disabled:
+        return "Your account has been disabled. Ask your security manager."
+    if user.role is not identity.role or user.username != identity.username:
+        return "Your account was changed by a security manager. Please sign in again."
+    return None
+
+
 def end(p: Portal, session_id: str, reason: str, event: bool = False) -> None:
     with p.db.write() as cur:
         ended = session_store.update_end(cur, session_id, p.now(), reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from portal.errors import StoreUnavailable
 from store import migrate
 
 CONFLICT_RETRIES = 5
+Cursor = duckdb.DuckDBPyConnection  # what read() and write() yield; store functions take it
 
 
 class Database:
@@ -81,6 +83,7 @@ def open_database(path: str | Path, read_only: bool = False) -> Database:
     """Open (creating if needed) and migrate the database file; ':memory:' for tests."""
     path = str(path)
     if path != ":memory:":
+        _keep_private(Path(path))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = duckdb.connect(path, read_only=read_only)
@@ -91,6 +94,19 @@ def open_database(path: str | Path, read_only: bool = False) -> Database:
     if not read_only:
         migrate.apply(db)
     return db
+
+
+def _keep_private(path: Path) -> None:
+    """Files this process creates from now on (the database, its WAL, temp files) are 0600.
+
+    DuckDB creates the WAL lazily at the first write, so a umask is the only way to cover it;
+    the database holds no secret in plaintext, but hashes and the audit trail are still private.
+    """
+    os.umask(0o077)
+    for existing in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(OSError):  # not ours to change: leave it as it is
+            if existing.exists() and existing.stat().st_mode & 0o077:
+                existing.chmod(0o600)
 
 
 def describe_open_error(path: str, exc: Exception) -> str:

@@ -42,16 +42,29 @@ def insert_factor(
 
 def update_factor_verified(
     cur: duckdb.DuckDBPyConnection, factor_id: int, step: int, now: dt.datetime
-) -> None:
-    cur.execute(
-        "UPDATE factors SET verified_at = ?, last_step = ? WHERE id = ?", [now, step, factor_id]
-    )
+) -> bool:
+    """Mark a pending key verified by a code of a step not used before (one conditional UPDATE)."""
+    row = cur.execute(
+        "UPDATE factors SET verified_at = ?, last_step = ? WHERE id = ? AND status = 'pending'"
+        " AND (last_step IS NULL OR last_step < ?) RETURNING id",
+        [now, step, factor_id, step],
+    ).fetchone()
+    return row is not None
 
 
-def update_factor_active(cur: duckdb.DuckDBPyConnection, factor_id: int, now: dt.datetime) -> None:
-    cur.execute(
-        "UPDATE factors SET status = 'active', activated_at = ? WHERE id = ?", [now, factor_id]
-    )
+def update_factor_active(cur: duckdb.DuckDBPyConnection, factor_id: int, now: dt.datetime) -> bool:
+    """Turn a verified pending key on, unless another request already did (conditional UPDATE)."""
+    row = cur.execute(
+        "UPDATE factors SET status = 'active', activated_at = ? WHERE id = ? AND status = 'pending'"
+        " AND verified_at IS NOT NULL RETURNING id",
+        [now, factor_id],
+    ).fetchone()
+    return row is not None
+
+
+def get_factor_by_id(cur: duckdb.DuckDBPyConnection, factor_id: int) -> Factor | None:
+    row = cur.execute(f"SELECT {_FACTOR} FROM factors WHERE id = ?", [factor_id]).fetchone()
+    return _factor(row) if row else None
 
 
 def update_last_step(cur: duckdb.DuckDBPyConnection, factor_id: int, step: int) -> bool:
@@ -68,7 +81,17 @@ def delete_factors(
     cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus | None = None
 ) -> int:
     """Delete a person's factors (of one status, or all) and the backup codes issued with them."""
-    where, params = "user_id = ?", list[object]([user_id])
+    return len(delete_factors_except(cur, user_id, status, None))
+
+
+def delete_factors_except(
+    cur: duckdb.DuckDBPyConnection,
+    user_id: int,
+    status: FactorStatus | None,
+    keep: int | None,
+) -> list[int]:
+    """Delete a person's factors (of one status, or all) but `keep`; returns the deleted ids."""
+    where, params = "user_id = ? AND id IS DISTINCT FROM ?", list[object]([user_id, keep])
     if status is not None:
         where += " AND status = ?"
         params.append(str(status))
@@ -76,7 +99,7 @@ def delete_factors(
     for factor_id in ids:
         cur.execute("DELETE FROM backup_codes WHERE factor_id = ?", [factor_id])
         cur.execute("DELETE FROM factors WHERE id = ?", [factor_id])
-    return len(ids)
+    return ids
 
 
 def list_backup_codes(cur: duckdb.DuckDBPyConnection, factor_id: int) -> list[BackupCode]:

@@ -42,6 +42,16 @@ def get_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
     return _user(cur.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone())
 
 
+def lock_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
+    """The account, row-locked for the rest of the transaction (a no-op UPDATE takes the lock).
+
+    Every check-then-act on one person's 2FA starts here, so two requests for the same person
+    run one after the other and the second re-reads what the first wrote, on any engine.
+    """
+    cur.execute("UPDATE users SET disabled = disabled WHERE id = ?", [user_id])
+    return get_user(cur, user_id)
+
+
 def get_user_by_username(cur: duckdb.DuckDBPyConnection, username: str) -> User | None:
     row = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     return _user(row)

@@ -39,6 +39,7 @@ class WizardState:
     reveal_key: bool = False
     verified: bool = False
     replacing: bool = False
+    factor_id: int | None = None  # the pending key this wizard shows; later steps act on it only
 
 
 def identity(state: Mapping[Any, Any]) -> Identity | None:

@@ -41,13 +41,16 @@ def sidebar(portal: Portal) -> None:
             st.caption("Sign in with a demo account: its codes appear here.")
         else:
             _panel(portal, account)
-        st.button(
-            "Reset demo",
-            key=RESET,
-            on_click=_reset,
-            args=(portal,),
-            help="Every demo account back to its starting state; everyone is signed out.",
-        )
+        if demo.may_reset(state.identity(st.session_state)):
+            st.button(
+                "Reset demo",
+                key=RESET,
+                on_click=_reset,
+                args=(portal,),
+                help="Every demo account back to its starting state; everyone is signed out.",
+            )
+        else:
+            st.caption("Sign in as the trainer or the manager to reset the demo.")
 
 
 def _account_id() -> int | None:
@@ -121,7 +124,7 @@ def entry_html(entry: demo.AppEntry) -> str:
 def _reset(portal: Portal) -> None:
     who = state.identity(st.session_state)
     try:
-        demo.reset(portal, who.username if who else None, source())
+        demo.reset(portal, who, source())
     except PortalError as exc:
         state.flash(st.session_state, "error", str(exc))
         return

@@ -6,6 +6,7 @@ import streamlit as st
 
 from portal import backup_codes, enrolment, manage
 from portal.core import Portal
+from portal.errors import AlreadyFinished
 from portal.models import Identity
 from portal.ui import cookies, state
 from portal.ui.widgets import errors_shown, key_panel, source
@@ -67,12 +68,14 @@ def resume_step(portal: Portal, who: Identity) -> None:
         st.session_state[state.ABANDON_SEEN] = True
     c1, c2 = st.columns(2)
     if c1.button("Resume with the same key", key="wz_resume", type="primary"):
-        st.session_state[REVEAL] = False
-        go("qr")
-        st.rerun()
+        with errors_shown():
+            wiz().factor_id = enrolment.resume(portal, who).factor_id
+            st.session_state[REVEAL] = False
+            go("qr")
+            st.rerun()
     if c2.button("Start over with a new key", key="wz_restart"):
         with errors_shown():
-            enrolment.start(portal, who, source())
+            wiz().factor_id = enrolment.start(portal, who, source()).factor_id
             st.session_state[REVEAL] = False
             go("qr")
             st.rerun()
@@ -94,7 +97,7 @@ def intro_step(portal: Portal, who: Identity) -> None:
     )
     if st.button("Next", key="wz_next_intro", type="primary"):
         with errors_shown():
-            enrolment.start(portal, who, source())
+            wiz().factor_id = enrolment.start(portal, who, source()).factor_id
             st.session_state[REVEAL] = False
             go("qr")
             st.rerun()
@@ -105,7 +108,7 @@ def qr_step(portal: Portal, who: Identity) -> None:
         "In your authenticator app, add an account (usually **+**) and **scan this QR code**."
     )
     with errors_shown():
-        key_panel(enrolment.resume(portal, who), REVEAL)
+        key_panel(enrolment.resume(portal, who, wiz().factor_id), REVEAL)
     if st.button("Next", key="wz_next_qr", type="primary"):
         go("verify")
         st.rerun()
@@ -120,7 +123,7 @@ def verify_step(portal: Portal, who: Identity) -> None:
         checked = st.form_submit_button("Verify")
     if checked:
         with errors_shown():
-            enrolment.verify(portal, who, code, source())
+            enrolment.verify(portal, who, code, source(), wiz().factor_id)
             wiz().verified = True
     if wiz().verified:
         st.success("The code is correct: your app is set up properly.", icon="✅")
@@ -135,7 +138,9 @@ def verify_step(portal: Portal, who: Identity) -> None:
 
 def codes_step(portal: Portal, who: Identity) -> None:
     with errors_shown():
-        codes = [backup_codes.display(c) for c in enrolment.issue_codes(portal, who)]
+        codes = [
+            backup_codes.display(c) for c in enrolment.issue_codes(portal, who, wiz().factor_id)
+        ]
         st.markdown(
             "These **backup codes** let you sign in if you lose your phone. Each works **once**."
         )
@@ -155,7 +160,13 @@ def codes_step(portal: Portal, who: Identity) -> None:
         )
         stored = st.checkbox("I have stored my backup codes safely", key="wz_stored")
         if st.button("Finish", key="wz_finish", type="primary", disabled=not stored):
-            finished = enrolment.finish(portal, who, source())
+            try:
+                finished = enrolment.finish(portal, who, source(), wiz().factor_id)
+            except AlreadyFinished as exc:
+                # Another tab finished this very key: say so, change nothing, show "done".
+                state.flash(st.session_state, "info", str(exc))
+                go("done")
+                st.rerun()
             st.session_state[state.IDENTITY] = finished
             if st.session_state.pop(state.FORCED_WIZARD, None):
                 cookies.start_session(portal, finished)  # a reset sign-in gets its cookie now

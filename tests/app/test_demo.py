@@ -101,9 +101,17 @@ def test_reset_demo_signs_out_and_restores_the_seeded_state(demo_app, clock):
     eve = user_id(p, "eve")
     with p.db.read() as cur:
         assert user_store.get_user(cur, eve).reset_expires_at is None  # type: ignore[union-attr]
-    at.button(key=virtual_authenticator.RESET).click().run()
-    assert "Demo reset" in texts(at)
-    assert at.text_input(key="si_username")  # signed out
+    # A learner (and a visitor who is not signed in) has no Reset demo button.
+    assert not [b for b in at.sidebar.button if b.key == virtual_authenticator.RESET]
+    assert "Sign in as the trainer or the manager to reset" in " ".join(
+        str(c.value) for c in at.sidebar.caption
+    )
+    visitor = run_app(p)
+    assert not [b for b in visitor.sidebar.button if b.key == virtual_authenticator.RESET]
+    trainer = sign_in(run_app(p), "trainer", demo.PASSWORD)
+    trainer.button(key=virtual_authenticator.RESET).click().run()
+    assert "Demo reset" in texts(trainer)
+    assert trainer.text_input(key="si_username")  # signed out
     with p.db.read() as cur:
         person = user_store.get_user(cur, eve)
     assert person is not None and person.reset_open(p.now())

@@ -12,7 +12,7 @@ import pytest
 from portal import accounts, admin, cli, demo, enrolment, manage, second_factor, sessions, totp
 from portal.clock import FixedClock
 from portal.core import Portal, open_portal
-from portal.errors import ClockSkew, InvalidState, Throttled
+from portal.errors import ClockSkew, InvalidState, PermissionDenied, Throttled
 from portal.models import FactorStatus, Role, User
 from portal.settings import Settings
 from store import factors as factor_store
@@ -143,13 +143,29 @@ def test_reset_restores_every_state(demo_portal, clock):
     assert sessions.check(p, ticket.session_id) is None  # signed in
     clock.advance(minutes=3)
 
-    seeded = demo.reset(p, "manager", "test")
+    seeded = demo.reset(p, manager, "test")
 
     assert seeded.accounts == demo.ACCOUNTS
     assert_seeded_states(p)
     assert sessions.check(p, ticket.session_id) is not None  # everyone is signed out
     assert user(p, "zoe").disabled  # the store cannot delete an account: it cannot sign in
     assert extra.id == user(p, "zoe").id
+
+
+def test_only_the_trainer_or_a_manager_may_reset_the_demo(demo_portal, clock):
+    p = demo_portal
+    learner = accounts.identity_for(user(p, "ada"), p.now(), p.now())
+    for nobody in (None, learner):
+        with pytest.raises(PermissionDenied, match="trainer or a security manager"):
+            demo.reset(p, nobody, "test")
+    # A manager of the demo demoted meanwhile is refused too: the database decides, not the tab.
+    manager = accounts.identity_for(user(p, "manager"), p.now(), p.now())
+    with p.db.write() as cur:
+        cur.execute("UPDATE users SET disabled = true WHERE username = 'manager'")
+    with pytest.raises(PermissionDenied):
+        demo.reset(p, manager, "test")
+    assert demo.reset(p, accounts.identity_for(user(p, "trainer"), p.now(), None), "test")
+    assert not demo.may_reset(learner) and demo.may_reset(manager)
 
 
 def test_reset_is_refused_outside_demo_mode(demo_portal, settings, clock):
@@ -159,7 +175,7 @@ def test_reset_is_refused_outside_demo_mode(demo_portal, settings, clock):
         assert demo.is_demo_database(off)
         assert not demo.demo_mode(off)
         with pytest.raises(demo.NotADemoDatabase):
-            demo.reset(off, None, "test")
+            demo.reset(off, accounts.identity_for(user(off, "trainer"), off.now(), None), "test")
         with pytest.raises(demo.NotADemoDatabase):
             demo.authenticator(off, user(off, "ada").id)
     finally:
@@ -187,7 +203,7 @@ def test_demo_flag_on_a_real_database_is_refused(real_database, settings, clock)
         with pytest.raises(demo.NotADemoDatabase):
             demo.authenticator(p, alice.id)
         with pytest.raises(demo.NotADemoDatabase):
-            demo.reset(p, None, "test")
+            demo.reset(p, accounts.identity_for(alice, p.now(), p.now()), "test")
         # Seeding never turns real data into a demo.
         with pytest.raises(InvalidState, match="empty database"):
             demo.seed(p)
