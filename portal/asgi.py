@@ -1,13 +1,15 @@
-"""The ASGI app: Streamlit plus the two cookie routes and the browser-cookie middleware.
+"""The ASGI app: Streamlit plus the two cookie routes, the guard and the browser-cookie middleware.
 
 `portal serve` runs this file (`streamlit run portal/asgi.py`), so the routes are part of the
-server; running portal/app.py directly works too, but without sessions that survive a reload.
+server; running portal/app.py directly works too, but without sessions that survive a reload
+and without the origin checks and security headers of portal/http_guard.py.
 """
 
 from __future__ import annotations
 
 import http.cookies
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal import notices, sessions
+from portal import http_guard, notices, sessions
 from portal.core import shared_portal
 from portal.errors import PortalError
 from portal.settings import load_settings
@@ -121,7 +123,9 @@ class BrowserCookieMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-notices.start_mailer(shared_portal(load_settings()))
+_settings = load_settings()
+http_guard.check_proxy_trust(_settings.trusted_proxies, os.environ)
+notices.start_mailer(shared_portal(_settings))
 
 app = st.App(
     str(Path(__file__).with_name("app.py")),
@@ -129,5 +133,10 @@ app = st.App(
         Route("/api/session/establish", establish, methods=["POST"]),
         Route("/api/session/logout", logout, methods=["POST"]),
     ],
-    middleware=[Middleware(BrowserCookieMiddleware)],
+    middleware=[
+        Middleware(http_guard.SecurityHeaders),  # outermost: refusals carry the headers too
+        Middleware(http_guard.OriginCheck, public_url=_settings.public_url),
+        Middleware(http_guard.ClientFacts, browser_cookie=sessions.BROWSER_COOKIE),
+        Middleware(BrowserCookieMiddleware),
+    ],
 )

@@ -83,7 +83,11 @@ def serve(db_path: str, port: int, address: str) -> int:
         demo.demo_mode(portal)  # PORTAL_DEMO on a database that is not a demo: refused here
     finally:
         portal.db.close()
-    env = dict(os.environ, PORTAL_DB=str(Path(db_path).resolve()))
+    try:  # a wrong proxy list or public URL stops the start with a clear message
+        env = _server_env(settings)
+    except ValueError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
     # Streamlit reads .streamlit/config.toml from the working directory: run from the project.
     cmd = [
         sys.executable,
@@ -106,6 +110,17 @@ def serve(db_path: str, port: int, address: str) -> int:
     os.chdir(ROOT)
     os.execve(sys.executable, cmd, env)  # noqa: S606 - fixed argv, no shell
     return 0  # pragma: no cover
+
+
+def _server_env(settings: Settings) -> dict[str, str]:
+    """The server's environment: its database, and uvicorn trusting only our proxies."""
+    from portal import http_guard
+
+    http_guard.public_origin(settings.public_url)  # ValueError unless an origin
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise (FORWARDED_ALLOW_IPS).
+    trusted = http_guard.forwarded_allow_ips(settings.trusted_proxies)
+    db = str(Path(settings.db_path).resolve())
+    return dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
 
 
 def demo_server(port: int) -> int:

@@ -42,6 +42,8 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_sender: str = "2fa-portal@localhost"
+    public_url: str = ""  # the origin browsers use, e.g. https://2fa.example.org
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For counts
 
     @property
     def key_file(self) -> Path:

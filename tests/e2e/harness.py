@@ -35,7 +35,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b32decode, urlsafe_b64encode
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -996,3 +996,143 @@ def manager_metric(page: Any, label: str) -> Any:
         has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
     )
     return metric.get_by_test_id("stMetricValue")
+
+
+# --------------------------------------------------------------------------------------------
+# Attacker's tools: a page on another port, a raw Streamlit websocket client
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve_pages(pages: Mapping[str, str]) -> Iterator[str]:
+    """Serve ``{path: html}`` from a thread on another free loopback port; yields its base URL.
+
+    The other origin of the same host (``http://127.0.0.1:<other port>``): a page an attacker
+    controls, which browsers count as the same *site* as the portal, so cookies travel.
+    """
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            body = pages.get(self.path.split("?", 1)[0])
+            if body is None:
+                self.send_error(404)
+                return
+            data = body.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:  # keep the test output quiet
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def rerun_backmsg() -> bytes:
+    """The BackMsg a browser sends to run the script (default page, no widget states)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ClientState_pb2 import ClientState
+
+    return bytes(BackMsg(rerun_script=ClientState()).SerializeToString())
+
+
+def cookie_header(context: Any) -> str:
+    """The ``Cookie`` header a browser context would send to the portal (all its cookies)."""
+    return "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+
+
+@dataclass
+class StreamRun:
+    """What a raw ``/_stcore/stream`` client saw of one script run."""
+
+    session_id: str
+    text: str  # every ForwardMsg's bytes, decoded leniently: enough to search for "Signed in as"
+
+
+def stream_open(
+    base_url: str,
+    *,
+    origin: str | None = None,
+    cookie: str = "",
+    session_id: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """Open Streamlit's websocket like its frontend does (or like an attacker would).
+
+    ``session_id`` goes third in Sec-WebSocket-Protocol, as the frontend sends it on reconnect.
+    Raises ``websockets.exceptions.InvalidStatus`` (``.response.status_code``) when refused.
+    """
+    from websockets.sync.client import connect
+
+    extra = dict(headers or {})
+    if cookie:
+        extra["Cookie"] = cookie
+    protocols = ["streamlit", "no-xsrf-token"] + ([session_id] if session_id else [])
+    agent = extra.pop("User-Agent", "raw-stream-client")
+    return connect(
+        base_url.replace("http", "ws", 1) + "/_stcore/stream",
+        origin=origin,  # type: ignore[arg-type]
+        subprotocols=protocols,  # type: ignore[arg-type]
+        additional_headers=extra,
+        user_agent_header=agent,
+        proxy=None,
+        max_size=None,
+        open_timeout=10,
+    )
+
+
+def stream_run(ws: Any, timeout: float = 20.0) -> StreamRun:
+    """Ask for a script run and collect the messages until a run finished successfully."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ws.send(rerun_backmsg())
+    session_id, chunks = "", []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no finished script run within {timeout}s: {chunks[-3:]}")
+        raw = ws.recv(timeout=left)
+        msg = ForwardMsg()
+        msg.ParseFromString(raw)
+        if msg.HasField("new_session"):
+            session_id = session_id or msg.new_session.initialize.session_id
+        chunks.append(raw.decode("utf-8", "replace"))
+        if msg.HasField("script_finished") and msg.script_finished == msg.FINISHED_SUCCESSFULLY:
+            return StreamRun(session_id, "\n".join(chunks))
+
+
+class StreamSessions:
+    """Streamlit session ids announced to a page over its websocket (the reconnect token)."""
+
+    def __init__(self, page: Any) -> None:
+        self.ids: list[str] = []
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws: Any) -> None:
+        ws.on("framereceived", self._frame)
+
+    def _frame(self, payload: bytes | str) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, str):
+            return
+        msg = ForwardMsg()
+        with contextlib.suppress(Exception):
+            msg.ParseFromString(payload)
+            if msg.HasField("new_session"):
+                sid = msg.new_session.initialize.session_id
+                if sid and sid not in self.ids:
+                    self.ids.append(sid)
