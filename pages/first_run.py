@@ -4,6 +4,7 @@ import streamlit as st
 
 from portal import accounts
 from portal.ui import state
+from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, source
 
@@ -27,7 +28,7 @@ if submitted:
         state.flash(
             st.session_state,
             "success",
-            f"Security manager **{user.username}** created. Sign in, then set up two-factor "
+            f"Security manager **{plain(user.username)}** created. Sign in, then set up two-factor "
             "authentication for your own account first.",
         )
         st.rerun()

@@ -5,6 +5,7 @@ import streamlit as st
 from portal import enrolment, manage
 from portal.ui import account, state
 from portal.ui.nav import link
+from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import show_flashes
 
@@ -13,7 +14,7 @@ who = state.identity(st.session_state)
 if who is None:
     st.stop()
 
-st.title(f"Hello, {who.display_name}")
+st.title(f"Hello, {plain(who.display_name)}")
 show_flashes()
 account.notices_panel(portal, who)
 status = enrolment.state(portal, who)

@@ -8,6 +8,7 @@ from portal import accounts, policy, sessions
 from portal.errors import PortalError
 from portal.ui import cookies, state, virtual_authenticator
 from portal.ui.nav import TITLES, page
+from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 
 st.set_page_config(page_title="2FA Portal", page_icon="🔐")
@@ -52,8 +53,8 @@ else:
 
 if who is not None:
     with st.sidebar:
-        st.markdown(f"Signed in as **{who.display_name}**")
-        st.caption(f"{who.username} · {who.role.replace('_', ' ')}")
+        st.markdown(f"Signed in as **{plain(who.display_name)}**")
+        st.caption(f"{plain(who.username)} · {plain(who.role.replace('_', ' '))}")
         st.button("Sign out", key="sign_out", on_click=_sign_out, type="primary")
         if reminder:
             st.warning(reminder, icon="🛡️")

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import email.message
 import logging
+import re
 import smtplib
 import threading
 import time
@@ -109,16 +110,32 @@ def _save_position(p: Portal, event_id: int) -> None:
         meta_store.upsert_meta(cur, MAILED_UP_TO, str(event_id).encode())
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9 .:/_-]+")
+_LINK = re.compile(r"https?|www|//|ftp|mailto", re.IGNORECASE)
+_DOMAIN = re.compile(r"[A-Za-z0-9-]\.[A-Za-z]{2,}")  # "evil.example/x": mail clients link it
+
+
+def _mail_text(value: str | None, *, source: bool = False) -> str:
+    """Request text for a plain-text e-mail: safe characters only, no word shaped like a link.
+
+    Old audit rows may still hold raw User-Agent text (`[Unlock here](http://...)`). A source
+    is an address and a browser name, so a host name in it is dropped too; usernames keep dots.
+    """
+    words = _UNSAFE.sub(" ", value or "").split()
+    return " ".join(w for w in words if not _LINK.search(w) and not (source and _DOMAIN.search(w)))
+
+
 def _message(p: Portal, address: str, event: AuditEvent) -> email.message.EmailMessage:
     msg = email.message.EmailMessage()
     msg["From"] = p.settings.smtp_sender
     msg["To"] = address
     msg["Subject"] = f"{p.settings.issuer}: a change to your two-factor authentication"
-    by = f" by {event.actor}" if event.actor and event.actor != event.subject else ""
+    actor = _mail_text(event.actor)
+    by = f" by {actor}" if actor and event.actor != event.subject else ""
     msg.set_content(
-        f"Hello {event.subject},\n\n{TEXT[event.event]}\n\n"
+        f"Hello {_mail_text(event.subject)},\n\n{TEXT[event.event]}\n\n"
         f"When: {event.occurred_at:%Y-%m-%d %H:%M} UTC{by}\n"
-        f"From: {event.source or 'unknown'}\n\n"
+        f"From: {_mail_text(event.source, source=True) or 'unknown'}\n\n"
         "If this was not you, sign in and check your two-factor settings, and tell your "
         "security manager at once.\n"
     )

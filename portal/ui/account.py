@@ -8,6 +8,7 @@ from portal import accounts, notices, sessions
 from portal.core import Portal
 from portal.models import Identity
 from portal.ui import cookies, state
+from portal.ui.plain import plain
 from portal.ui.widgets import errors_shown, source
 
 
@@ -19,8 +20,9 @@ def notices_panel(portal: Portal, who: Identity) -> None:
         st.markdown("#### Was this you?")
         st.caption("Changes to your two-factor authentication since you last checked:")
         for n in found:
-            by = f" by {n.by}" if n.by and n.by != who.username else ""
-            st.markdown(f"- **{n.at:%d %b %Y %H:%M} UTC**: {n.text}{by} _(from {n.source})_")
+            by = f" by {plain(n.by)}" if n.by and n.by != who.username else ""
+            where = plain(n.source or "unknown")
+            st.markdown(f"- **{n.at:%d %b %Y %H:%M} UTC**: {n.text}{by} _(from {where})_")
         c1, c2 = st.columns(2)
         if c1.button("Yes, that was me", key="notices_ok", type="primary"):
             notices.acknowledge(portal, who)
@@ -41,8 +43,9 @@ def sessions_panel(portal: Portal, who: Identity) -> None:
     with st.expander(f"Signed-in browsers ({len(active)})"):
         for s in active:
             mark = " (this browser)" if s.id == here else ""
+            where = plain(s.source or "unknown")
             st.markdown(
-                f"- {s.source or 'unknown'}{mark}, signed in {s.created_at:%d %b %H:%M} UTC, "
+                f"- {where}{mark}, signed in {s.created_at:%d %b %H:%M} UTC, "
                 f"last active {s.last_seen_at:%d %b %H:%M} UTC"
             )
         if st.button("Sign out everywhere", key="sign_out_everywhere"):

@@ -16,6 +16,7 @@ from portal.errors import PortalError
 from portal.models import Role
 from portal.ui import manager_keys as K
 from portal.ui import state
+from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import source
 from store.reports import UserRow
@@ -103,7 +104,7 @@ def buttons(chosen: list[UserRow]) -> None:
 
 
 def _names(targets: list[Target]) -> str:
-    lines = [f"- **{name}** ({username})" for _, username, name in targets[:10]]
+    lines = [f"- **{plain(name)}** ({plain(username)})" for _, username, name in targets[:10]]
     if len(targets) > 10:
         lines.append(f"- ... and {len(targets) - 10} more")
     return "\n".join(lines)
@@ -139,7 +140,7 @@ def _apply() -> None:
         "enable": lambda: admin.set_disabled(portal, who, ids, False, reason, src),
         "unlock": lambda: admin.clear_lockout(portal, who, ids, reason, src),
     }
-    names = ", ".join(t[1] for t in targets)
+    names = ", ".join(plain(t[1]) for t in targets)
     _run(calls[action], f"{ACTIONS[action][3]}: {names}.")
 
 
@@ -197,7 +198,7 @@ def _create() -> None:
 
     _run(
         call,
-        f"Account **{username.strip().lower()}** created. Two-factor authentication is off "
+        f"Account **{plain(username.strip().lower())}** created. Two-factor authentication is off "
         "until they set it up.",
     )
     if K.DIALOG not in ss:

@@ -10,6 +10,7 @@ import streamlit as st
 from portal import qr
 from portal.enrolment import KeyView
 from portal.errors import PortalError
+from portal.http_guard import PEER_HEADER
 from portal.ui import state
 
 
@@ -24,17 +25,29 @@ def errors_shown() -> Iterator[None]:
 
 def source() -> str:
     """Who is asking, for the audit trail: client address and browser."""
-    ip = st.context.ip_address
+    # The peer portal/http_guard.py saw: the TCP peer, or what a trusted proxy forwarded.
+    # (st.context.ip_address hides 127.0.0.1 and ::1.)
+    ip = st.context.headers.get(PEER_HEADER, "") if st.context.headers else ""
     agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
     where = ip if isinstance(ip, str) and ip else "unknown address"
     return f"{where} {_browser(agent)}".strip()
 
 
 def _browser(agent: str) -> str:
+    """A browser name we know, a short plain token (curl/8.5.0) or "other browser", never raw UA."""
     for name in ("Edg", "Firefox", "Chrome", "Safari"):
         if name + "/" in agent:
             return {"Edg": "Edge"}.get(name, name)
-    return agent[:40]
+    token = agent.strip()
+    if not token:
+        return ""
+    # The token lands in notices and e-mails: nothing that markdown or a mail client would
+    # turn into markup or a link (brackets, "http", "www.", "host.example").
+    simple = len(token) <= 40 and token.isascii() and all(c.isalnum() or c in " ./" for c in token)
+    linkish = any(word in token.lower() for word in ("http", "www", "//")) or any(
+        len(part) >= 2 and part[:2].isalpha() for part in token.split(".")[1:]
+    )
+    return token if simple and not linkish else "other browser"
 
 
 def show_flashes() -> None:
@@ -49,7 +62,8 @@ def show_flashes() -> None:
 
 def key_panel(view: KeyView, reveal_key_flag: str) -> None:
     """The QR code, and the key in groups of four behind "I can't scan this code"."""
-    st.image(qr.png(view.uri), output_format="PNG", caption="Scan with your authenticator app")
+    # Inline (a data: URI): a /media/ URL would serve the key to anyone who had the URL.
+    st.image(qr.data_uri(view.uri), caption="Scan with your authenticator app")
     if st.session_state.get(reveal_key_flag):
         st.markdown("Type this key into your app (choose *Enter a setup key*, time-based):")
         st.code(view.grouped, language=None)
