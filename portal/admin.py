@@ -315,18 +315,33 @@ def audit_csv(p: Portal, actor: Identity, query: AuditQuery, limit: int = CSV_LI
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    # Every text cell quoted, so a separator inside a value never starts a new cell.
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(header)
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return out.getvalue()
 
 
+# OWASP CSV injection: a cell starting with one of these runs as a formula.
+_FORMULA_START = frozenset("=+-@\t\r")
+# A spreadsheet may split on any of these (or a naive one on quotes and line breaks), so a trigger
+# right after one starts a cell too.
+_SEPARATORS = frozenset(',;\t|\r\n"')
+
+
 def _cell(value: Any) -> Any:
-    """Dates in ISO form; text that a spreadsheet would run as a formula is quoted with '."""
+    """Dates in ISO form; text gets a ' before every formula trigger that could start a cell."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        # Audit subjects are whatever someone typed at sign-in: never let them become formulas.
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    # Audit subjects and sources are whatever someone typed or sent: never let them be formulas.
+    out = []
+    at_start = True  # at the start of a cell, after a separator and any spaces
+    for ch in value:
+        if at_start and ch in _FORMULA_START:
+            out.append("'")
+        out.append(ch)
+        at_start = ch in _SEPARATORS or (at_start and ch == " ")
+    return "".join(out)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import pyarrow as pa
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from portal import explore
 from portal.core import Portal
@@ -34,7 +37,7 @@ def _cell(cell_id: int) -> explore.Cell:
 
 
 def _run(cell_ids: list[int]) -> None:
-    """Run the cells against one fresh copy of the data; the results wait in session state."""
+    """Run the cells against one fresh copy; the results (only what is shown) wait in state."""
     who = state.identity(st.session_state)
     if who is None:
         return
@@ -66,8 +69,9 @@ def render(portal: Portal, who: Identity) -> None:
             f"- `user_status`: {', '.join(EXPORT_USER_COLUMNS)}\n"
             f"- `audit`: {', '.join(AUDIT_COLUMNS)} (the last {explore.AUDIT_DAYS} days)\n"
             "- `portal_now()`: the portal's time when the copy was made\n\n"
-            f"Results show at most {explore.MAX_ROWS:,} rows; a cell stops after "
-            f"{explore.TIME_LIMIT:g} seconds."
+            f"Results show at most {explore.MAX_ROWS:,} rows and "
+            f"{explore.MAX_BYTES / 2**20:g} MB; a cell stops after {explore.TIME_LIMIT:g} "
+            f"seconds or {explore.MEMORY_CAP / 2**30:g} GB of memory."
         )
     st.button("▶ Run all", key=K.EX_RUN_ALL, type="primary", on_click=_run, args=(list(cells),))
     if st.session_state.get(K.EX_ERROR):
@@ -109,7 +113,14 @@ def _render_cell(cell_id: int, result: explore.Result | None) -> None:
     if result.error or result.frame is None:
         st.error(result.error or "No result.")
         return
-    frame = result.frame
+    try:
+        _show(cell_id, result.frame, result)
+    except (StreamlitAPIException, pa.ArrowException, ValueError, TypeError, OverflowError):
+        # A value Streamlit cannot send must not stop the cells below this one.
+        st.error("This result cannot be shown as a table: cast the odd column to VARCHAR.")
+
+
+def _show(cell_id: int, frame: pd.DataFrame, result: explore.Result) -> None:
     cut = f" (cut at {explore.MAX_ROWS:,})" if result.truncated else ""
     st.dataframe(frame, hide_index=True, key=K.cell_key("table", cell_id))
     st.caption(f"{len(frame):,} row(s){cut} · {result.seconds:.2f} s")

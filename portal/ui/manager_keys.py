@@ -42,7 +42,7 @@ AU_CSV = "sm_au_csv"
 # Explore
 EX_CELLS = "sm_ex_cells"  # list of cell ids, in order
 EX_NEXT = "sm_ex_next"  # next cell id
-EX_RESULTS = "sm_ex_results"  # {cell id: explore.Result}
+EX_RESULTS = "sm_ex_results"  # {cell id: explore.Result}, holding only the frame shown
 EX_ERROR = "sm_ex_error"
 EX_RUN_ALL = "sm_ex_run_all"
 EX_ADD = "sm_ex_add"
