@@ -13,8 +13,8 @@ from streamlit import logger as st_logger
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.testing.v1 import AppTest
 
-from portal import accounts
-from portal.core import Portal
+from portal.access import accounts
+from portal.context import Portal
 from portal.models import Identity
 from portal.ui.resources import use_portal
 from store import users as user_store

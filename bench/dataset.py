@@ -25,9 +25,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from portal import crypto, throttle
+from portal import crypto
+from portal.access import throttle
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.settings import Settings
 from store import factors as factor_store
 from store import meta as meta_store

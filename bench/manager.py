@@ -12,9 +12,9 @@ from streamlit import dataframe_util
 
 from bench import apptest, dataset
 from bench.timing import Figure, Series, Target, ms
-from portal import admin
-from portal.core import Portal
-from portal.ui import manager_keys as K
+from portal.context import Portal
+from portal.manager import actions
+from portal.ui.manager import keys
 
 # Each search is a change of the box, so each run filters anew (and goes back to page 1).
 SEARCHES = ("smith", "user00042", "garcia", "user0009", "lee", "user00123", "mia", "user0077")
@@ -94,7 +94,7 @@ def naive(p: Portal, term: str, low: int) -> NaiveResult:
     hit = frame["username"].str.contains(term, regex=False) | frame[
         "display_name"
     ].str.lower().str.contains(term, regex=False)
-    page = frame[hit].sort_values(["username", "id"]).head(admin.PAGE_SIZE)
+    page = frame[hit].sort_values(["username", "id"]).head(actions.PAGE_SIZE)
     return NaiveResult(overview, page, frame)
 
 
@@ -108,12 +108,12 @@ def service_breakdown(p: Portal, who: Any, runs: int) -> dict[str, Series]:
     from store.reports import UserQuery
 
     calls = {
-        "overview": lambda i: admin.overview(p, who),
-        "enrolments_by_day": lambda i: admin.enrolments_by_day(p, who, 90),
-        "list_users_search": lambda i: admin.list_users(
+        "overview": lambda i: actions.overview(p, who),
+        "enrolments_by_day": lambda i: actions.enrolments_by_day(p, who, 90),
+        "list_users_search": lambda i: actions.list_users(
             p, who, UserQuery(search=SEARCHES[i % len(SEARCHES)]), 1
         ),
-        "list_users_first_page": lambda i: admin.list_users(p, who, UserQuery(), 1),
+        "list_users_first_page": lambda i: actions.list_users(p, who, UserQuery(), 1),
     }
     out = {name: Series(name, "ms") for name in calls}
     for i in range(runs):
@@ -125,7 +125,7 @@ def service_breakdown(p: Portal, who: Any, runs: int) -> dict[str, Series]:
 
 
 def _search(at: Any, term: str) -> None:
-    at.text_input(key=K.SEARCH).input(term)
+    at.text_input(key=keys.SEARCH).input(term)
 
 
 def manager_figures(
@@ -174,22 +174,22 @@ def manager_figures(
         _search(at, "")
         at.run()
         for i in range(max(2, runs // 2)):
-            at.number_input(key=K.PAGE).set_value(2 + i)
+            at.number_input(key=keys.PAGE).set_value(2 + i)
             t, b = apptest.timed_run(at, meter)
             page2.add(t)
             payload.add(b)
-        at.selectbox(key=K.SORT).set_value("status")
+        at.selectbox(key=keys.SORT).set_value("status")
         t, b = apptest.timed_run(at, meter)
         sort_status.add(t)
-        at.selectbox(key=K.SORT).set_value("username")
+        at.selectbox(key=keys.SORT).set_value("username")
         at.run()
-        at.selectbox(key=K.SORT).set_value("status")
+        at.selectbox(key=keys.SORT).set_value("status")
         t, b = apptest.timed_run(at, meter)
         sort_status.add(t)
         payload.add(b)
     breakdown = service_breakdown(p, who, runs)
     low = p.settings.backup_codes_low
-    sql_overview = dataclasses.asdict(admin.overview(p, who))
+    sql_overview = dataclasses.asdict(actions.overview(p, who))
     for i in range(naive_runs):
         t0 = time.perf_counter()
         result = naive(p, SEARCHES[i % len(SEARCHES)], low)

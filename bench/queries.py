@@ -19,8 +19,8 @@ from typing import Any
 
 from bench import dataset
 from bench.timing import Figure, Series, ms
-from portal import throttle
-from portal.core import Portal
+from portal.access import throttle
+from portal.context import Portal
 from portal.models import FactorStatus
 from store import audit as audit_store
 from store import factors as factor_store

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from bench import apptest, dataset
 from bench.timing import Figure, Series
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 
 
 def _reruns(at: AppTest, runs: int, label: str) -> Series:

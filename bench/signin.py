@@ -13,10 +13,11 @@ import duckdb
 
 from bench import dataset
 from bench.timing import Figure, Series, Target, ms
-from portal import accounts, second_factor, throttle, totp
+from portal.access import accounts, throttle
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import PortalError
+from portal.twofactor import second_factor, totp
 from store import audit as audit_store
 from store import users as user_store
 

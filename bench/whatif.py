@@ -18,10 +18,11 @@ from typing import Any
 
 from bench import apptest, dataset, signin
 from bench.timing import Series, ms
-from portal import admin, second_factor, totp
 from portal.clock import FixedClock
-from portal.core import Portal
-from portal.ui import manager_keys as K
+from portal.context import Portal
+from portal.manager import actions
+from portal.twofactor import second_factor, totp
+from portal.ui.manager import keys
 from store import db as store_db
 from store import factors as factor_store
 from store import reports
@@ -100,11 +101,11 @@ def one_write_code_step() -> Iterator[None]:
 
 
 def _check_role(p: Portal, cur: Any, actor: Any) -> None:
-    """admin.require_manager, whichever of its signatures the working tree has."""
-    if "p" in inspect.signature(admin.require_manager).parameters:
-        admin.require_manager(p, cur, actor)
+    """actions.require_manager, whichever of its signatures the working tree has."""
+    if "p" in inspect.signature(actions.require_manager).parameters:
+        actions.require_manager(p, cur, actor)
     else:
-        admin.require_manager(cur, actor)
+        actions.require_manager(cur, actor)
 
 
 _OVERVIEW_CACHE: dict[tuple[Any, ...], tuple[dt.datetime, Any]] = {}
@@ -112,12 +113,12 @@ _OVERVIEW_CACHE: dict[tuple[Any, ...], tuple[dt.datetime, Any]] = {}
 
 @contextlib.contextmanager
 def overview_cache(seconds: float = 30.0) -> Iterator[None]:
-    """admin.overview / enrolments_by_day: role check every time, the counts cached for 30 s.
+    """actions.overview / enrolments_by_day: role check every time, the counts cached for 30 s.
 
     The cache outlives the `with` block, as a process-wide cache would outlive a rerun.
     """
     cache = _OVERVIEW_CACHE
-    originals = (admin.overview, admin.enrolments_by_day)
+    originals = (actions.overview, actions.enrolments_by_day)
 
     def cached(key: tuple[Any, ...], p: Portal, compute: Callable[[], Any]) -> Any:
         hit = cache.get(key)
@@ -140,11 +141,11 @@ def overview_cache(seconds: float = 30.0) -> Iterator[None]:
         key = ("enrolments", p.db.path, days, p.now().date())
         return cached(key, p, lambda: originals[1](p, actor, days))
 
-    admin.overview, admin.enrolments_by_day = overview, enrolments_by_day
+    actions.overview, actions.enrolments_by_day = overview, enrolments_by_day
     try:
         yield
     finally:
-        admin.overview, admin.enrolments_by_day = originals
+        actions.overview, actions.enrolments_by_day = originals
 
 
 SEARCH_AS_IS = "(strpos(lower(username), ?) > 0 OR strpos(lower(display_name), ?) > 0)"
@@ -301,7 +302,7 @@ def _manager_search(p: Portal) -> Callable[[], float]:
     count = iter(range(10**6))
 
     def measure() -> float:
-        at.text_input(key=K.SEARCH).input(SEARCHES[next(count) % len(SEARCHES)])
+        at.text_input(key=keys.SEARCH).input(SEARCHES[next(count) % len(SEARCHES)])
         return apptest.timed_run(at)[0]
 
     return measure

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import accounts
+from portal.access import accounts
 from portal.ui import state
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import enrolment, manage
+from portal.twofactor import enrolment, self_service
 from portal.ui import account, state
 from portal.ui.nav import link
 from portal.ui.plain import plain
@@ -18,7 +18,7 @@ st.title(f"Hello, {plain(who.display_name)}")
 show_flashes()
 account.notices_panel(portal, who)
 status = enrolment.state(portal, who)
-left = manage.backup_codes_left(portal, who)
+left = self_service.backup_codes_left(portal, who)
 
 if status.enabled:
     st.success("Two-factor authentication is **on** for your account.", icon="✅")

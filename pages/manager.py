@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from portal import enrolment, policy, second_factor
 from portal.errors import PortalError
-from portal.ui import manager_audit, manager_explore, manager_overview, manager_users, state
-from portal.ui import manager_keys as K
-from portal.ui.manage_panel import step_up_form
+from portal.twofactor import enrolment, policy, second_factor
+from portal.ui import state
+from portal.ui.manager import audit, explore, keys, overview, users
 from portal.ui.resources import portal_or_stop
+from portal.ui.self_service import step_up_form
 from portal.ui.widgets import errors_shown, show_flashes
 
 if not state.is_manager(st.session_state):
@@ -28,11 +28,9 @@ if enrolment.state(portal, who).enabled and not second_factor.is_fresh(portal, w
     with st.expander("🔐 Confirm it's you (needed to reset or deactivate 2FA)"):
         step_up_form(portal, who)
 with errors_shown():  # e.g. the role was taken away since sign-in: the services refuse
-    manager_overview.render(portal, who)
-    tabs = st.tabs(K.TABS, key=K.TAB, on_change="rerun")
-    for tab, render in zip(
-        tabs, (manager_users.render, manager_audit.render, manager_explore.render), strict=True
-    ):
+    overview.render(portal, who)
+    tabs = st.tabs(keys.TABS, key=keys.TAB, on_change="rerun")
+    for tab, render in zip(tabs, (users.render, audit.render, explore.render), strict=True):
         if tab.open:
             with tab:
                 render(portal, who)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from portal import accounts, second_factor
+from portal.access import accounts
 from portal.models import Identity
+from portal.twofactor import second_factor
 from portal.ui import cookies, state
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, show_flashes, source

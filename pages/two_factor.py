@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from portal import enrolment
-from portal.ui import manage_panel, state, wizard
+from portal.twofactor import enrolment
+from portal.ui import self_service, state, wizard
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import show_flashes
 
@@ -44,7 +44,7 @@ def close_dialog() -> None:
 
 if state.WIZARD not in st.session_state:
     if status.enabled and not forced:
-        manage_panel.render(portal, who, status)
+        self_service.render(portal, who, status)
         st.stop()
     if forced:
         # Straight from a reset grant: the password was just given at sign-in.

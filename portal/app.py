@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal import accounts, policy, sessions
+from portal.access import accounts, sessions
 from portal.errors import PortalError
+from portal.twofactor import policy
 from portal.ui import cookies, state, virtual_authenticator
 from portal.ui.nav import TITLES, page
 from portal.ui.plain import plain

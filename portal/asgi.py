@@ -23,8 +23,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal import http_guard, notices, sessions
-from portal.core import shared_portal
+from portal import http_guard
+from portal.access import notices, sessions
+from portal.context import shared_portal
 from portal.errors import PortalError
 from portal.settings import load_settings
 

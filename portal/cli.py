@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from portal import accounts
-from portal.core import open_portal
+from portal.access import accounts
+from portal.context import open_portal
 from portal.errors import PortalError
 from portal.models import Role
 from portal.settings import Settings, load_settings
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(db_path: str, port: int, address: str) -> int:
     """Check the database and key first (clear message), then run Streamlit from the project."""
     settings = load_settings(db_path=db_path)
-    from portal import demo  # imported here: the other commands start faster without it
+    from portal import demo
 
     portal = open_portal(settings)
     try:

@@ -14,11 +14,14 @@ import time
 
 import duckdb
 
-from portal import accounts, admin, enrolment, events, passwords, second_factor, throttle, totp
+from portal import events
+from portal.access import accounts, passwords, throttle
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import InvalidState, PermissionDenied, PortalError
+from portal.manager import actions
 from portal.models import FactorStatus, Identity, Role, User
+from portal.twofactor import enrolment, second_factor, totp
 from store import audit as audit_store
 from store import factors as factor_store
 from store import meta as meta_store
@@ -217,7 +220,7 @@ def _populate(p: Portal) -> None:
             if account.state is State.LOCKED_OUT:
                 _lock_out(at, user)
             elif account.state is State.RESET_GRANTED:
-                admin.grant_reset(at, manager, [user.id], "Lost her phone (demo)", SOURCE)
+                actions.grant_reset(at, manager, [user.id], "Lost her phone (demo)", SOURCE)
             elif account.state is State.LOW_CODES:
                 _use_backup_codes(at, user, codes)
 

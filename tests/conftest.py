@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from portal import accounts, crypto, enrolment, totp
+from portal import crypto
+from portal.access import accounts
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.models import Identity, Role
 from portal.settings import Settings
+from portal.twofactor import enrolment, totp
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"

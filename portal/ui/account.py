@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal import accounts, notices, sessions
-from portal.core import Portal
+from portal.access import accounts, notices, sessions
+from portal.context import Portal
 from portal.models import Identity
 from portal.ui import cookies, state
 from portal.ui.plain import plain

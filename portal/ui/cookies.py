@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from portal import accounts, sessions
-from portal.core import Portal
+from portal.access import accounts, sessions
+from portal.context import Portal
 from portal.models import Identity
 from portal.ui import state
 from portal.ui.widgets import source

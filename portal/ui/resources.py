@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal.core import Portal, shared_portal
+from portal.context import Portal, shared_portal
 from portal.errors import PortalError
 from portal.settings import load_settings
 

@@ -8,9 +8,10 @@ import math
 
 import streamlit as st
 
-from portal import demo, totp
-from portal.core import Portal
+from portal import demo
+from portal.context import Portal
 from portal.errors import PortalError
+from portal.twofactor import totp
 from portal.ui import cookies, state
 from portal.ui.widgets import source
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import streamlit as st
 
-from portal import qr
-from portal.enrolment import KeyView
 from portal.errors import PortalError
 from portal.http_guard import PEER_HEADER
+from portal.twofactor import qr
+from portal.twofactor.enrolment import KeyView
 from portal.ui import state
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal import backup_codes, enrolment, manage
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import AlreadyFinished
 from portal.models import Identity
+from portal.twofactor import backup_codes, enrolment, self_service
 from portal.ui import cookies, state
 from portal.ui.widgets import errors_shown, key_panel, source
 
@@ -45,7 +45,7 @@ def password_step(portal: Portal, who: Identity) -> None:
         ok = st.form_submit_button("Continue", type="primary")
     if ok:
         with errors_shown():
-            st.session_state[state.IDENTITY] = manage.confirm_password(
+            st.session_state[state.IDENTITY] = self_service.confirm_password(
                 portal, who, password, source()
             )
             pending = enrolment.state(portal, who).pending

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal.core import Portal
+from portal.context import Portal
 from portal.ui.resources import use_portal
 from tests.conftest import PASSWORD, ROOT
 

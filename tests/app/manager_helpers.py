@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from portal import crypto
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.settings import Settings
 from portal.ui.resources import use_portal
 from store.db import Database

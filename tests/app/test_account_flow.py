@@ -1,4 +1,5 @@
-from portal import accounts, sessions, totp
+from portal.access import accounts, sessions
+from portal.twofactor import totp
 from tests.app.conftest import enter_code, sign_in, texts
 from tests.conftest import PASSWORD, add_user, enrol
 

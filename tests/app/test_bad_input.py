@@ -11,9 +11,10 @@ import dataclasses
 
 import pytest
 
-from portal import backup_codes, enrolment, events, totp
+from portal import events
 from portal.models import Role
 from portal.settings import Settings
+from portal.twofactor import backup_codes, enrolment, totp
 from tests.app.conftest import enter_code, page_path, sign_in, texts
 from tests.app.test_wizard_flow import read_key
 from tests.conftest import PASSWORD, add_user, enrol

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import accounts, demo, enrolment
+from portal import demo
+from portal.access import accounts
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.settings import Settings
+from portal.twofactor import enrolment
 from portal.ui import virtual_authenticator
 from portal.ui.resources import use_portal
 from store import users as user_store

@@ -1,6 +1,6 @@
 import pytest
 
-from portal import enrolment, manage, totp
+from portal.twofactor import enrolment, self_service, totp
 from tests.app.conftest import enter_code, page_path, sign_in, texts
 from tests.app.test_wizard_flow import read_key, verify
 from tests.conftest import add_user, enrol
@@ -33,7 +33,7 @@ def test_enabled_wizard_says_so_and_offers_four_options(app, signed_in):
 def test_view_codes_marks_used_ones_and_regenerate_replaces_them(app, portal, clock, signed_in):
     _, codes = signed_in
     who = app.session_state["identity"]
-    from portal import second_factor
+    from portal.twofactor import second_factor
 
     second_factor.verify_sign_in(portal, who.user_id, clock.now(), codes[0], "t")
     app.button(key="mg_codes").click().run()
@@ -43,7 +43,7 @@ def test_view_codes_marks_used_ones_and_regenerate_replaces_them(app, portal, cl
     assert "stop working" in texts(app)
     app.button(key="mg_regen_yes").click().run()
     assert "New backup codes generated" in texts(app)
-    assert manage.backup_codes_left(portal, who) == 10
+    assert self_service.backup_codes_left(portal, who) == 10
     assert codes[1] not in texts(app).replace("-", "")
 
 
@@ -82,7 +82,7 @@ def test_replace_key_goes_through_the_wizard_and_old_key_stops(app, portal, cloc
     app.button(key="wz_finish").click().run()
     assert "Two-factor authentication is on" in texts(app)
     who = app.session_state["identity"]
-    assert manage.reveal_key(portal, who, "t").secret == new
+    assert self_service.reveal_key(portal, who, "t").secret == new
 
 
 def test_deactivate_needs_confirmation(app, portal, signed_in):

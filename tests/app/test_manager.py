@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import admin, events, totp
+from portal import events
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import PermissionDenied
+from portal.manager import actions
 from portal.models import Identity, Role
-from portal.ui import manager_keys as K
+from portal.twofactor import totp
 from portal.ui import state
+from portal.ui.manager import keys
 from portal.ui.resources import use_portal
 from store import audit as audit_store
 from tests.app.manager_helpers import (
@@ -68,16 +70,16 @@ def trail(p: Portal, subject: str) -> list[str]:
 
 def find(at: AppTest, username: str) -> AppTest:
     """Search the table for one person and select their row."""
-    at.text_input(key=K.SEARCH).input(username).run()
+    at.text_input(key=keys.SEARCH).input(username).run()
     table = at.dataframe[0].value
     assert list(table["username"]) == [username]
-    return select_rows(at, [0], K.table_key(at.session_state))
+    return select_rows(at, [0], keys.table_key(at.session_state))
 
 
 def confirm(at: AppTest, action: str, reason: str = "lost phone") -> AppTest:
-    at.button(key=K.action_key(action)).click().run()
-    at.text_input(key=K.REASON).input(reason)
-    return at.button(key=K.CONFIRM).click().run()
+    at.button(key=keys.action_key(action)).click().run()
+    at.text_input(key=keys.REASON).input(reason)
+    return at.button(key=keys.CONFIRM).click().run()
 
 
 def test_manager_sees_overview_table_and_tabs(manager_app: AppTest, portal: Portal) -> None:
@@ -105,9 +107,9 @@ def test_plain_user_cannot_reach_the_page_nor_call_the_service(
     assert "Security manager" not in [t.value for t in at.title]
     # ... and the services refuse too.
     with pytest.raises(PermissionDenied):
-        admin.grant_reset(portal, plain, [boss.user_id], "take over", "test")
+        actions.grant_reset(portal, plain, [boss.user_id], "take over", "test")
     with pytest.raises(PermissionDenied):
-        admin.list_users(portal, plain, admin.UserQuery())
+        actions.list_users(portal, plain, actions.UserQuery())
     assert events.RESET_GRANTED not in trail(portal, "boss")
 
 
@@ -127,10 +129,10 @@ def test_reset_sends_the_next_sign_in_straight_to_the_wizard_once(
     alice = add_person(portal, "alice", display="Alice Example")
     enrol(portal, clock, alice)
     at = find(manager_app, "alice")
-    at.button(key=K.action_key("reset")).click().run()
+    at.button(key=keys.action_key("reset")).click().run()
     assert "Alice Example" in texts(at) and "(alice)" in texts(at)
-    at.text_input(key=K.REASON).input("lost her phone")
-    at.button(key=K.CONFIRM).click().run()
+    at.text_input(key=keys.REASON).input("lost her phone")
+    at.button(key=keys.CONFIRM).click().run()
     assert not at.exception
     assert any("Reset granted: alice" in s.value for s in at.success)
     assert at.dataframe[0].value["status"].tolist() == ["reset granted"]
@@ -182,7 +184,7 @@ def test_reset_just_inside_24_hours_still_works(
 def test_manager_cannot_reset_themselves(manager_app: AppTest, portal: Portal) -> None:
     at = confirm(find(manager_app, "boss"), "reset", "testing")
     assert any("cannot reset your own account" in e.value for e in at.error)
-    assert at.session_state[K.DIALOG] == "reset"  # the dialog stays open with the message
+    assert at.session_state[keys.DIALOG] == "reset"  # the dialog stays open with the message
     assert events.RESET_GRANTED not in trail(portal, "boss")
 
 
@@ -191,8 +193,8 @@ def test_reset_needs_a_reason(manager_app: AppTest, portal: Portal) -> None:
     at = confirm(find(manager_app, "dave"), "reset", "   ")
     assert any("Give a short reason" in e.value for e in at.error)
     assert events.RESET_GRANTED not in trail(portal, "dave")
-    at.button(key=K.CANCEL).click().run()
-    assert K.DIALOG not in at.session_state
+    at.button(key=keys.CANCEL).click().run()
+    assert keys.DIALOG not in at.session_state
 
 
 def test_deactivate_turns_two_factor_off(
@@ -220,7 +222,7 @@ def test_disable_and_enable_an_account(manager_app: AppTest, portal: Portal) -> 
     person = start_app(portal)
     sign_in(person, "fred")
     assert state.identity(person.session_state) is None
-    at = confirm(select_rows(at, [0], K.table_key(at.session_state)), "enable", "back")
+    at = confirm(select_rows(at, [0], keys.table_key(at.session_state)), "enable", "back")
     assert bool(at.dataframe[0].value["disabled"].iloc[0]) is False
     assert state.identity(sign_in(start_app(portal), "fred").session_state) is not None
     assert [e for e in trail(portal, "fred") if "account_" in e][-2:] == [
@@ -237,9 +239,11 @@ def test_clear_a_lockout(manager_app: AppTest, portal: Portal, clock: FixedClock
         clock.advance(minutes=2)  # past the back-off delays
     assert "locked" in texts(sign_in(person, "gina"))
     at = manager_app.run()
-    at.multiselect(key=K.ONLY).select("Locked out").run()
+    at.multiselect(key=keys.ONLY).select("Locked out").run()
     assert at.dataframe[0].value["username"].tolist() == ["gina"]
-    at = confirm(select_rows(at, [0], K.table_key(at.session_state)), "unlock", "verified by phone")
+    at = confirm(
+        select_rows(at, [0], keys.table_key(at.session_state)), "unlock", "verified by phone"
+    )
     assert at.dataframe[0].value.empty  # nobody is locked out any more
     assert state.identity(sign_in(start_app(portal), "gina").session_state) is not None
     assert events.LOCKOUT_CLEARED in trail(portal, "gina")
@@ -247,12 +251,12 @@ def test_clear_a_lockout(manager_app: AppTest, portal: Portal, clock: FixedClock
 
 def test_create_user_from_the_dialog(manager_app: AppTest, portal: Portal) -> None:
     at = manager_app
-    at.button(key=K.action_key("create")).click().run()
-    at.text_input(key=K.NEW_USERNAME).input("Henry")
-    at.text_input(key=K.NEW_DISPLAY).input("Henry Hall")
-    at.text_input(key=K.NEW_PASSWORD).input("a long new password")
-    at.text_input(key=K.NEW_CONFIRM).input("a long new password")
-    at.button(key=K.CONFIRM).click().run()
+    at.button(key=keys.action_key("create")).click().run()
+    at.text_input(key=keys.NEW_USERNAME).input("Henry")
+    at.text_input(key=keys.NEW_DISPLAY).input("Henry Hall")
+    at.text_input(key=keys.NEW_PASSWORD).input("a long new password")
+    at.text_input(key=keys.NEW_CONFIRM).input("a long new password")
+    at.button(key=keys.CONFIRM).click().run()
     assert not at.exception
     assert any("henry" in s.value for s in at.success)
     assert "henry" in at.dataframe[0].value["username"].tolist()
@@ -276,7 +280,7 @@ def test_audit_trail_records_each_step(
     sign_in(start_app(portal), "ivy")
 
     at = open_manager(manager_app, "Audit trail")
-    at.text_input(key=K.AU_PERSON).input("ivy").run()
+    at.text_input(key=keys.AU_PERSON).input("ivy").run()
     shown = at.dataframe[0].value
     expected = [
         events.ACCOUNT_CREATED,
@@ -293,10 +297,10 @@ def test_audit_trail_records_each_step(
     granted = shown[shown["event"] == events.RESET_GRANTED].iloc[0]
     assert (granted["actor"], granted["subject"]) == ("boss", "ivy")
     assert "new phone" in granted["detail"]
-    at.multiselect(key=K.AU_EVENTS).select(events.RESET_GRANTED).select(events.RESET_USED).run()
+    at.multiselect(key=keys.AU_EVENTS).select(events.RESET_GRANTED).select(events.RESET_USED).run()
     assert at.dataframe[0].value["event"].tolist() == [events.RESET_USED, events.RESET_GRANTED]
     today = clock.now().date()
-    at.date_input(key=K.AU_DATES).set_value((today + dt.timedelta(days=1),)).run()
+    at.date_input(key=keys.AU_DATES).set_value((today + dt.timedelta(days=1),)).run()
     assert at.dataframe[0].value.empty
 
 
@@ -304,12 +308,12 @@ def test_table_pages_in_sql(manager_app: AppTest, portal: Portal) -> None:
     people = bulk_people(portal.db, 120, START)
     enabled = int((people["status"] == "enabled").sum())
     at = manager_app.run()
-    assert len(at.dataframe[0].value) == admin.PAGE_SIZE
+    assert len(at.dataframe[0].value) == actions.PAGE_SIZE
     assert "121 account(s) match · page 1 of 3" in texts(at)
-    at.number_input(key=K.PAGE).set_value(3).run()
+    at.number_input(key=keys.PAGE).set_value(3).run()
     assert len(at.dataframe[0].value) == 21
-    at.multiselect(key=K.STATUS).select("enabled").run()
-    assert at.session_state[K.PAGE] == 1  # a new filter starts at page 1
+    at.multiselect(key=keys.STATUS).select("enabled").run()
+    assert at.session_state[keys.PAGE] == 1  # a new filter starts at page 1
     table: pd.DataFrame = at.dataframe[0].value
     assert set(table["status"]) == {"enabled"}
     assert f"{enabled} account(s) match" in texts(at)
@@ -320,15 +324,15 @@ def test_explore_runs_the_shipped_cells_and_shows_errors_in_the_cell(
 ) -> None:
     at = open_manager(manager_app, "Explore")
     assert not at.exception
-    at.button(key=K.EX_RUN_ALL).click().run()
+    at.button(key=keys.EX_RUN_ALL).click().run()
     assert not at.exception and not at.error
-    assert len(at.dataframe) == len(at.session_state[K.EX_CELLS])
-    first = at.session_state[K.EX_CELLS][0]
-    at.text_area(key=K.cell_key("sql", first)).input("SELECT password_hash FROM user_status")
-    at.button(key=K.cell_key("run", first)).click().run()
+    assert len(at.dataframe) == len(at.session_state[keys.EX_CELLS])
+    first = at.session_state[keys.EX_CELLS][0]
+    at.text_area(key=keys.cell_key("sql", first)).input("SELECT password_hash FROM user_status")
+    at.button(key=keys.cell_key("run", first)).click().run()
     assert any("password_hash" in e.value for e in at.error)
-    at.button(key=K.EX_ADD).click().run()
-    added = at.session_state[K.EX_CELLS][-1]
-    at.text_area(key=K.cell_key("sql", added)).input("SELECT 1; DELETE FROM audit")
-    at.button(key=K.cell_key("run", added)).click().run()
+    at.button(key=keys.EX_ADD).click().run()
+    added = at.session_state[keys.EX_CELLS][-1]
+    at.text_area(key=keys.cell_key("sql", added)).input("SELECT 1; DELETE FROM audit")
+    at.button(key=keys.cell_key("run", added)).click().run()
     assert any("exactly one statement" in e.value for e in at.error)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from portal import manage, second_factor, sessions, totp
-from portal.core import Portal
+from portal.access import sessions
+from portal.context import Portal
 from portal.models import Role
-from portal.ui import manager_keys as K
+from portal.twofactor import second_factor, self_service, totp
+from portal.ui.manager import keys
 from tests.app.conftest import enter_code, sign_in
 from tests.app.manager_helpers import open_manager, select_rows, start_app
 from tests.conftest import PASSWORD, add_user, enrol
@@ -49,7 +50,7 @@ def test_display_name_is_plain_in_title_and_sidebar(app: AppTest, portal: Portal
 def test_was_this_you_shows_where_from_as_plain_text(app: AppTest, portal: Portal, clock) -> None:
     secret, codes, who = enrol(portal, clock, add_user(portal, "alice"))
     second_factor.verify_sign_in(portal, who.user_id, clock.now(), codes[0], LINK)
-    manage.view_backup_codes(portal, who, IMAGE)
+    self_service.view_backup_codes(portal, who, IMAGE)
     app.run()
     sign_in(app, "alice")
     enter_code(app, totp.code_at(secret, clock.now()))
@@ -95,17 +96,17 @@ def _manager(portal: Portal) -> AppTest:
 def test_manager_dialog_message_and_audit_show_request_text_plainly(portal: Portal) -> None:
     add_user(portal, "mal_lory", display=IMAGE)
     at = _manager(portal)
-    at.text_input(key=K.SEARCH).input("mal_lory").run()
+    at.text_input(key=keys.SEARCH).input("mal_lory").run()
     assert list(at.dataframe[0].value["display_name"]) == [IMAGE]  # a table cell is plain text
-    select_rows(at, [0], K.table_key(at.session_state))
-    at.button(key=K.action_key("disable")).click().run()
+    select_rows(at, [0], keys.table_key(at.session_state))
+    at.button(key=keys.action_key("disable")).click().run()
     assert any(rf"- **{IMAGE_MD}** (mal\_lory)" in text for text in sources(at)), sources(at)
     assert_no_markup(at)
-    at.text_input(key=K.REASON).input(LINK)
-    at.button(key=K.CONFIRM).click().run()
+    at.text_input(key=keys.REASON).input(LINK)
+    at.button(key=keys.CONFIRM).click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [r"Disabled: mal\_lory."]
-    at.session_state[K.TAB] = K.TABS[1]
+    at.session_state[keys.TAB] = keys.TABS[1]
     at.run()
     trail: pd.DataFrame = at.dataframe[0].value
     assert LINK in set(trail["detail"])  # the reason, as a plain cell
@@ -114,11 +115,11 @@ def test_manager_dialog_message_and_audit_show_request_text_plainly(portal: Port
 
 def test_manager_create_message_names_the_account_in_plain_text(portal: Portal) -> None:
     at = _manager(portal)
-    at.button(key=K.action_key("create")).click().run()
-    at.text_input(key=K.NEW_USERNAME).input("new_user")
-    at.text_input(key=K.NEW_DISPLAY).input(LINK)
-    at.text_input(key=K.NEW_PASSWORD).input(PASSWORD)
-    at.text_input(key=K.NEW_CONFIRM).input(PASSWORD)
-    at.button(key=K.CONFIRM).click().run()
+    at.button(key=keys.action_key("create")).click().run()
+    at.text_input(key=keys.NEW_USERNAME).input("new_user")
+    at.text_input(key=keys.NEW_DISPLAY).input(LINK)
+    at.text_input(key=keys.NEW_PASSWORD).input(PASSWORD)
+    at.text_input(key=keys.NEW_CONFIRM).input(PASSWORD)
+    at.button(key=keys.CONFIRM).click().run()
     assert any(r"Account **new\_user** created" in s.value for s in at.success), sources(at)
     assert_no_markup(at)

@@ -1,14 +1,14 @@
-"""The "2FA required" policy as a person meets it (needs the policy wired into portal/app.py and
-pages/manager.py: see portal/policy.py and the wiring notes). Each test builds the Portal with
-Settings(require_2fa=...) and drives the real entry script; no monkeypatching."""
+"""The "2FA required" policy as a person meets it (needs the policy wired into portal/app.py
+and pages/manager.py: see portal/twofactor/policy.py and the wiring notes). Each test builds the
+Portal with Settings(require_2fa=...) and drives the real entry script; no monkeypatching."""
 
 import dataclasses
 
 import pytest
 
-from portal import policy, totp
 from portal.models import Role
 from portal.settings import Settings
+from portal.twofactor import policy, totp
 from tests.app.conftest import enter_code, page_path, sign_in, texts
 from tests.app.test_wizard_flow import open_wizard, walk_to_codes
 from tests.conftest import add_user, enrol

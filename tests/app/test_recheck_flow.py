@@ -10,9 +10,10 @@ import datetime as dt
 
 import pytest
 
-from portal import admin, enrolment, totp
 from portal.errors import PortalError
+from portal.manager import actions
 from portal.models import Role
+from portal.twofactor import enrolment, totp
 from store import factors as factor_store
 from store import users as user_store
 from tests.app.conftest import sign_in, texts
@@ -41,7 +42,7 @@ def test_disabling_stops_a_tab_that_signed_in_with_a_reset_grant(app, portal, cl
     app.button(key="wz_next_verify").click().run()
     assert app.button(key="wz_finish")  # at the backup codes, one click from 2FA on
 
-    admin.set_disabled(portal, boss, [alice.user_id], True, "left the company", "test")
+    actions.set_disabled(portal, boss, [alice.user_id], True, "left the company", "test")
     app.run()  # the open tab's next click
 
     assert "Your account has been disabled" in texts(app)

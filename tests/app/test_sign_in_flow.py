@@ -1,7 +1,7 @@
 import pytest
 
-from portal import totp
 from portal.models import Role
+from portal.twofactor import totp
 from tests.app.conftest import enter_code, sign_in, texts
 from tests.conftest import PASSWORD, add_user, enrol
 

@@ -1,7 +1,8 @@
 import datetime as dt
 
-from portal import enrolment, events, totp
+from portal import events
 from portal.models import Role
+from portal.twofactor import enrolment, totp
 from store import audit as audit_store
 from tests.app.conftest import enter_code, page_path, sign_in, texts
 from tests.conftest import PASSWORD, add_user, enrol

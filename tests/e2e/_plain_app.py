@@ -13,7 +13,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests` is not installed
 
-from portal.ui.plain import plain  # noqa: E402
+from portal.ui.plain import plain
 from tests.hostile import HOSTILE, LINK  # noqa: E402
 
 st.title(f"Plain text for {plain(HOSTILE[0])}")

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from portal import accounts, crypto, enrolment, events
+from portal import crypto, events
+from portal.access import accounts
 from portal.clock import FixedClock
-from portal.core import open_portal
+from portal.context import open_portal
 from portal.models import FactorStatus
 from portal.settings import Settings
+from portal.twofactor import enrolment
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
@@ -24,9 +26,10 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 CHILD = r"""
 import datetime as dt, sys, time
-from portal import accounts, enrolment, totp
+from portal.access import accounts
+from portal.twofactor import enrolment, totp
 from portal.clock import FixedClock
-from portal.core import open_portal
+from portal.context import open_portal
 from portal.settings import Settings
 
 db, key, task, password = sys.argv[1:5]

@@ -15,8 +15,8 @@ from tests.conftest import PASSWORD, ROOT
 # files while the database is still open (DuckDB's WAL exists only until the checkpoint).
 SCRIPT = """
 import json, os, sys
-from portal import accounts
-from portal.core import open_portal
+from portal.access import accounts
+from portal.context import open_portal
 from portal.settings import Settings
 db = sys.argv[1]
 p = open_portal(Settings(db_path=db, bcrypt_rounds=4))

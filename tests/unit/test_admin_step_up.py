@@ -4,9 +4,10 @@ import dataclasses
 
 import pytest
 
-from portal import admin, policy, second_factor, totp
 from portal.errors import StepUpRequired
+from portal.manager import actions
 from portal.models import Role
+from portal.twofactor import policy, second_factor, totp
 from tests.conftest import add_user, enrol
 
 
@@ -14,12 +15,12 @@ def test_manager_with_2fa_needs_a_fresh_code_to_reset_or_deactivate(portal, cloc
     secret, _, boss = enrol(portal, clock, add_user(portal, "boss", Role.SECURITY_MANAGER))
     alice = add_user(portal, "alice")
     clock.advance(minutes=11)
-    for action in (admin.grant_reset, admin.deactivate_for):
+    for action in (actions.grant_reset, actions.deactivate_for):
         with pytest.raises(StepUpRequired, match="Confirm it's you"):
             action(portal, boss, [alice.user_id], "lost phone", "t")
     boss = second_factor.step_up(portal, boss, totp.code_at(secret, clock.now()), "t").identity
     assert [
-        u.username for u in admin.grant_reset(portal, boss, [alice.user_id], "lost phone", "t")
+        u.username for u in actions.grant_reset(portal, boss, [alice.user_id], "lost phone", "t")
     ] == ["alice"]
 
 
@@ -27,16 +28,16 @@ def test_manager_without_2fa_is_not_asked_for_a_code_when_no_policy(portal, cloc
     boss = add_user(portal, "boss", Role.SECURITY_MANAGER)
     alice = add_user(portal, "alice")
     clock.advance(minutes=30)
-    assert admin.deactivate_for(portal, boss, [alice.user_id], "left", "t")
+    assert actions.deactivate_for(portal, boss, [alice.user_id], "left", "t")
 
 
 def test_policy_for_managers_refuses_the_services_until_enrolled(settings, clock):
-    from portal.core import open_portal
+    from portal.context import open_portal
 
     p = open_portal(dataclasses.replace(settings, require_2fa="managers"), clock)
     boss = add_user(p, "boss", Role.SECURITY_MANAGER)
     with pytest.raises(policy.TwoFactorRequired):
-        admin.overview(p, boss)
+        actions.overview(p, boss)
     _, _, boss = enrol(p, clock, boss)
-    assert admin.overview(p, boss) is not None
+    assert actions.overview(p, boss) is not None
     p.db.close()

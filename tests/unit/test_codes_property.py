@@ -5,7 +5,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal import backup_codes, totp
+from portal.twofactor import backup_codes, totp
 
 SECRET = totp.new_secret()
 

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from portal import accounts, admin, cli, demo, enrolment, manage, second_factor, sessions, totp
+from portal import cli, demo
+from portal.access import accounts, sessions
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.errors import ClockSkew, InvalidState, PermissionDenied, Throttled
+from portal.manager import actions
 from portal.models import FactorStatus, Role, User
 from portal.settings import Settings
+from portal.twofactor import enrolment, second_factor, self_service, totp
 from store import factors as factor_store
 from store import users as user_store
 from tests.conftest import PASSWORD, add_user, enrol
@@ -69,7 +72,7 @@ def assert_seeded_states(p: Portal) -> None:
         who = accounts.identity_for(person, now, None)
         state = enrolment.state(p, who)
         assert (state.enabled, state.pending) == (enabled, pending), name
-        assert manage.backup_codes_left(p, who) == left, name
+        assert self_service.backup_codes_left(p, who) == left, name
         assert not person.disabled, name
         # Last, as it changes the state (eve's grant is used; dan stays locked).
         assert sign_in_outcome(p, name) == outcome, name
@@ -133,11 +136,11 @@ def test_reset_restores_every_state(demo_portal, clock):
     enrol(p, clock, trainer)
     assert accounts.sign_in_password(p, "eve", demo.PASSWORD, "test").next is accounts.Next.WIZARD
     manager = accounts.identity_for(user(p, "manager"), p.now(), p.now())
-    admin.clear_lockout(p, manager, [user(p, "dan").id], "class", "test")
-    extra = admin.create_user(p, manager, "zoe", PASSWORD)
+    actions.clear_lockout(p, manager, [user(p, "dan").id], "class", "test")
+    extra = actions.create_user(p, manager, "zoe", PASSWORD)
     ada = accounts.identity_for(user(p, "ada"), p.now(), p.now())
     accounts.change_password(p, ada, demo.PASSWORD, PASSWORD + "!", PASSWORD + "!", "test")
-    manage.deactivate(p, ada, "test")
+    self_service.deactivate(p, ada, "test")
     ticket = sessions.issue_ticket(p, ada, "browser-1", "test")
     sessions.redeem_ticket(p, ticket.ticket, "browser-1", "Firefox")
     assert sessions.check(p, ticket.session_id) is None  # signed in

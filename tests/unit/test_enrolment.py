@@ -2,8 +2,10 @@ import datetime as dt
 
 import pytest
 
-from portal import accounts, enrolment, events, manage, second_factor, totp
+from portal import events
+from portal.access import accounts
 from portal.errors import ClockSkew, InvalidCode, InvalidInput, InvalidState, StepUpRequired
+from portal.twofactor import enrolment, second_factor, self_service, totp
 from store import audit as audit_store
 from tests.conftest import PASSWORD, add_user, enrol
 
@@ -73,7 +75,7 @@ def test_start_needs_a_recent_password(portal, clock):
     clock.advance(minutes=11)
     with pytest.raises(StepUpRequired, match="password"):
         enrolment.start(portal, who, "t")
-    who = manage.confirm_password(portal, who, PASSWORD, "t")
+    who = self_service.confirm_password(portal, who, PASSWORD, "t")
     enrolment.start(portal, who, "t")
 
 

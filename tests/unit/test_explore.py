@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from portal import explore
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import PermissionDenied
+from portal.manager import explore
 from portal.models import Identity, Role
 from store import users as user_store
 from tests.app.manager_helpers import START, add_person, enrol, make_portal

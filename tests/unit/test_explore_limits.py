@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import explore, explore_sandbox
-from portal.core import Portal
+from portal.context import Portal
+from portal.manager import explore, sandbox
 from portal.models import Role
 from tests.conftest import add_user
 
@@ -116,14 +116,14 @@ def test_the_sandbox_process_has_no_environment_and_no_portal_files(
 def test_only_a_few_sandboxes_run_at_once(
     portal: Portal, box: explore.Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(explore_sandbox, "SLOT_WAIT", 0.1)
+    monkeypatch.setattr(sandbox, "SLOT_WAIT", 0.1)
     boss = add_user(portal, "boss2", Role.SECURITY_MANAGER)
-    more = explore_sandbox.MAX_WORKERS
+    more = sandbox.MAX_WORKERS
     opened = [box] + [explore.open_sandbox(portal, boss) for _ in range(more)]
     try:
         answers = [b.run("SELECT 1 AS one") for b in opened]
         assert [a.error for a in answers[:-1]] == [None] * more
-        assert answers[-1].error == explore_sandbox.BUSY  # their memory caps would add up
+        assert answers[-1].error == sandbox.BUSY  # their memory caps would add up
         opened[0].close()
         assert opened[-1].run("SELECT 1 AS one").error is None  # a freed slot is used
     finally:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from streamlit import dataframe_util
 
-from portal import explore
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
+from portal.manager import explore
 from portal.models import Role
 from tests.app.manager_helpers import make_portal
 from tests.conftest import ROOT, START, add_user

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from portal import accounts, backup_codes, enrolment, events, manage, second_factor, totp
+from portal import events
+from portal.access import accounts
 from portal.errors import (
     InvalidCode,
     InvalidCredentials,
@@ -27,6 +28,7 @@ from portal.errors import (
     WeakPassword,
 )
 from portal.settings import Settings
+from portal.twofactor import backup_codes, enrolment, second_factor, self_service, totp
 from tests.conftest import PASSWORD, add_user, enrol
 
 LONG = 10_000
@@ -284,12 +286,12 @@ def test_the_wizard_password_refuses_bad_input_without_opening(portal):
     who = add_user(portal, "alice")
     before = snapshot(portal)
     with pytest.raises(InvalidInput, match="Enter your password."):
-        manage.confirm_password(portal, who, "", "test")
+        self_service.confirm_password(portal, who, "", "test")
     assert snapshot(portal) == before
     for password in HOSTILE_PASSWORDS:
         before = snapshot(portal)
         with pytest.raises(InvalidCredentials, match="That password is not correct."):
-            manage.confirm_password(portal, who, password, "test")
+            self_service.confirm_password(portal, who, password, "test")
         unchanged_but_audit(portal, before, audit=[events.SIGN_IN_FAILED])
 
 
@@ -379,7 +381,7 @@ def test_the_same_backup_code_at_the_same_instant_works_for_exactly_one(portal, 
         assert len(winners) == 1
         assert winners[0].backup_codes_left == 9 - n % 10
         if n % 10 == 9:  # all ten used: a fresh set (the winner's second factor is fresh)
-            codes = manage.regenerate_backup_codes(portal, winners[0].identity, "t")
+            codes = self_service.regenerate_backup_codes(portal, winners[0].identity, "t")
     after = event_counts(portal)
     assert after[events.CODE_USED] - before[events.CODE_USED] == rounds
     assert after[events.CODE_FAILED] - before[events.CODE_FAILED] == rounds
@@ -495,7 +497,7 @@ def code_pool(portal, clock, alice):
 def test_a_backup_code_typed_any_way_works_exactly_once(portal, clock, code_pool, upper, seps):
     if not code_pool["codes"]:
         fresh = dataclasses.replace(code_pool["who"], second_factor_at=clock.now())
-        code_pool["codes"] = manage.regenerate_backup_codes(portal, fresh, "prop")
+        code_pool["codes"] = self_service.regenerate_backup_codes(portal, fresh, "prop")
     code = code_pool["codes"].pop()
     left = len(code_pool["codes"])
     chars = [c.upper() if up else c for c, up in zip(code, upper, strict=True)]

@@ -7,8 +7,10 @@ import email
 import email.policy
 import re
 
-from portal import accounts, events, manage, notices, second_factor
-from portal.core import open_portal
+from portal import events
+from portal.access import accounts, notices
+from portal.context import open_portal
+from portal.twofactor import second_factor, self_service
 from store import audit as audit_store
 from tests.conftest import PASSWORD, enrol
 from tests.hostile import IMAGE, LINK
@@ -25,7 +27,7 @@ def test_notice_mail_drops_links_and_markup_from_the_source(settings, clock, smt
     who = accounts.sign_in_password(p, "alice", PASSWORD, "t").identity
     _, codes, who = enrol(p, clock, who)
     second_factor.verify_sign_in(p, who.user_id, clock.now(), codes[0], f"10.0.0.9 {LINK}")
-    manage.view_backup_codes(p, who, f"10.0.0.8 {IMAGE} www.evil.example evil.example/x")
+    self_service.view_backup_codes(p, who, f"10.0.0.8 {IMAGE} www.evil.example evil.example/x")
     with p.db.write() as cur:  # a row written before sources were filtered at the request
         audit_store.insert_event(
             cur,

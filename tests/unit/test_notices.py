@@ -5,8 +5,9 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from portal import accounts, manage, notices, second_factor
-from portal.core import open_portal
+from portal.access import accounts, notices
+from portal.context import open_portal
+from portal.twofactor import second_factor, self_service
 from tests.conftest import PASSWORD, add_user, enrol
 
 
@@ -34,7 +35,7 @@ def smtp():
 def test_each_2fa_change_becomes_a_notice_until_acknowledged(portal, clock):
     secret, codes, who = enrol(portal, clock, add_user(portal, "alice"))
     second_factor.verify_sign_in(portal, who.user_id, clock.now(), codes[0], "10.0.0.9 Firefox")
-    manage.view_backup_codes(portal, who, "t")
+    self_service.view_backup_codes(portal, who, "t")
     texts = [n.text for n in notices.unseen(portal, who)]
     assert texts == [
         "Your backup codes were viewed.",
@@ -44,7 +45,7 @@ def test_each_2fa_change_becomes_a_notice_until_acknowledged(portal, clock):
     notices.acknowledge(portal, who)
     assert notices.unseen(portal, who) == []
     clock.advance(seconds=1)
-    manage.deactivate(portal, who, "t")
+    self_service.deactivate(portal, who, "t")
     assert [n.text for n in notices.unseen(portal, who)] == [
         "Two-factor authentication was turned off."
     ]

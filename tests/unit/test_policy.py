@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from portal import enrolment, manage, policy, totp
 from portal.errors import PermissionDenied, PortalError
 from portal.models import Role
+from portal.twofactor import enrolment, policy, self_service, totp
 from tests.conftest import START, add_user, enrol
 
 WEEK = dt.timedelta(days=7)
@@ -158,7 +158,7 @@ def test_turning_2fa_off_after_the_grace_blocks_at_once(portal, clock):
     _, _, who = enrol(p, clock, add_user(p, "alice"))
     clock.advance(days=30)
     who = dataclasses.replace(who, second_factor_at=clock.now())
-    manage.deactivate(p, who, "test")
+    self_service.deactivate(p, who, "test")
     assert policy.requirement(p, who).blocked
     assert policy.pages_for(p, who) == (["two_factor"], "two_factor")
 

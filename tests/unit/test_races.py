@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from portal import accounts, enrolment, events, manage, sessions, totp
-from portal.core import Portal
+from portal import events
+from portal.access import accounts, sessions
+from portal.context import Portal
 from portal.errors import AlreadyFinished, PortalError
 from portal.models import FactorStatus, Identity
+from portal.twofactor import enrolment, self_service, totp
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
@@ -74,7 +76,7 @@ def test_two_tabs_pressing_finish_together_leave_2fa_on(portal, clock):
         assert active_secret(portal, who) == view.secret, f"round {n}: 2FA is off"
         assert enrolment.state(portal, who).enabled
         assert events_of(portal, who.username, events.WIZARD_COMPLETED) == 1
-        assert manage.backup_codes_left(portal, who) == portal.settings.backup_code_count
+        assert self_service.backup_codes_left(portal, who) == portal.settings.backup_code_count
 
 
 def test_the_second_finish_of_one_key_says_it_was_already_finished(portal, clock):
@@ -123,8 +125,8 @@ def test_regenerating_codes_while_2fa_is_turned_off_leaves_no_codes_behind(porta
     for n in range(ROUNDS):
         _, _, who = enrol(portal, clock, add_user(portal, f"regen{n}"))
         outcomes = together(
-            lambda w=who: manage.regenerate_backup_codes(portal, w, "tab 1"),
-            lambda w=who: manage.deactivate(portal, w, "tab 2"),
+            lambda w=who: self_service.regenerate_backup_codes(portal, w, "tab 1"),
+            lambda w=who: self_service.deactivate(portal, w, "tab 2"),
         )
         assert not enrolment.state(portal, who).enabled
         with portal.db.read() as cur:
@@ -138,8 +140,8 @@ def test_deactivating_twice_together_turns_2fa_off_once(portal, clock):
     for n in range(ROUNDS):
         _, _, who = enrol(portal, clock, add_user(portal, f"off{n}"))
         outcomes = together(
-            lambda w=who: manage.deactivate(portal, w, "tab 1"),
-            lambda w=who: manage.deactivate(portal, w, "tab 2"),
+            lambda w=who: self_service.deactivate(portal, w, "tab 1"),
+            lambda w=who: self_service.deactivate(portal, w, "tab 2"),
         )
         assert sum(o is None for o in outcomes) == 1, outcomes
         assert any("already off" in str(o) for o in outcomes)

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from portal import backup_codes, crypto
-from portal.core import open_portal
+from portal import crypto
+from portal.context import open_portal
 from portal.errors import EncryptionKeyError
 from portal.settings import Settings
+from portal.twofactor import backup_codes
 from tests.conftest import add_user, enrol
 
 

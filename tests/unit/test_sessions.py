@@ -1,6 +1,7 @@
 import pytest
 
-from portal import events, sessions
+from portal import events
+from portal.access import sessions
 from portal.errors import PortalError
 from store import audit as audit_store
 from tests.conftest import add_user

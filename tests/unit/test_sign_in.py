@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from portal import accounts, events, second_factor, totp
+from portal import events
+from portal.access import accounts
 from portal.errors import (
     InvalidCode,
     InvalidCredentials,
@@ -13,6 +14,7 @@ from portal.errors import (
     WeakPassword,
 )
 from portal.models import Role
+from portal.twofactor import second_factor, totp
 from store import audit as audit_store
 from tests.conftest import PASSWORD, add_user, enrol
 
@@ -149,7 +151,7 @@ def test_malformed_codes_get_a_clear_message_and_count_nothing(portal, clock, ba
 
 
 def test_failures_throttle_then_lock_and_survive_a_restart(settings, clock):
-    from portal.core import open_portal
+    from portal.context import open_portal
 
     p = open_portal(settings, clock)
     add_user(p, "alice")

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from portal import accounts, admin, passwords, second_factor, throttle
+from portal.access import accounts, passwords, throttle
 from portal.clock import FixedClock
-from portal.core import Portal, open_portal
+from portal.context import Portal, open_portal
 from portal.errors import InvalidCode, InvalidCredentials, Throttled
+from portal.manager import actions
 from portal.models import Role
 from portal.settings import Settings
+from portal.twofactor import second_factor
 from store import audit as audit_store
 from store.reports import UserQuery
 from tests.conftest import PASSWORD, add_user, enrol
@@ -186,12 +188,12 @@ def test_the_managers_table_shows_and_clears_an_address_lockout(portal, clock):
     boss = add_user(portal, "boss", Role.SECURITY_MANAGER)
     alice = add_user(portal, "alice")
     fail(portal, clock, "alice", ATTACKER, portal.settings.lockout_after)
-    [row] = admin.list_users(portal, boss, UserQuery(locked_only=True)).rows
+    [row] = actions.list_users(portal, boss, UserQuery(locked_only=True)).rows
     assert (row.username, row.failed_attempts, row.locked) == ("alice", 10, True)
     assert row.locked_until is not None
-    cleared = admin.clear_lockout(portal, boss, [alice.user_id, boss.user_id], "called", "test")
+    cleared = actions.clear_lockout(portal, boss, [alice.user_id, boss.user_id], "called", "test")
     assert [u.username for u in cleared] == ["alice"]
-    assert admin.list_users(portal, boss, UserQuery(locked_only=True)).rows == []
+    assert actions.list_users(portal, boss, UserQuery(locked_only=True)).rows == []
     assert accounts.sign_in_password(portal, "alice", PASSWORD, ATTACKER).identity is not None
 
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from portal import accounts, manage, passwords, second_factor, totp
+from portal.access import accounts, passwords
 from portal.clock import FixedClock
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import InvalidCode, InvalidCredentials, PortalError, Throttled
 from portal.models import Identity
+from portal.twofactor import second_factor, self_service, totp
 from tests.conftest import PASSWORD, add_user, enrol
 
 THREADS = 20
@@ -199,7 +200,7 @@ def test_parallel_wrong_passwords_at_reentry_are_checked_no_more_than_the_thrott
         portal,
         clock,
         bcrypt_checks,
-        lambda: manage.confirm_password(portal, who, WRONG, "test"),
+        lambda: self_service.confirm_password(portal, who, WRONG, "test"),
         InvalidCredentials,
     )
 

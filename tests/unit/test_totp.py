@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from portal import totp
+from portal.twofactor import totp
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 

@@ -8,11 +8,13 @@ import secrets
 
 import duckdb
 
-from portal import backup_codes, events, throttle, totp
-from portal.accounts import complete_sign_in, identity_for
-from portal.core import Portal
+from portal import events
+from portal.access import throttle
+from portal.access.accounts import complete_sign_in, identity_for
+from portal.context import Portal
 from portal.errors import InvalidCode, InvalidCredentials, InvalidInput, StepUpRequired
 from portal.models import Factor, FactorStatus, Identity, User
+from portal.twofactor import backup_codes, totp
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store

@@ -9,8 +9,9 @@ from typing import NoReturn
 
 import duckdb
 
-from portal import events, passwords, throttle, validate
-from portal.core import Portal
+from portal import events, validate
+from portal.access import passwords, throttle
+from portal.context import Portal
 from portal.errors import (
     InvalidCredentials,
     InvalidInput,

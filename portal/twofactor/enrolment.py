@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from portal import backup_codes, events, totp
-from portal.accounts import identity_for
-from portal.core import Portal
+from portal import events
+from portal.access.accounts import identity_for
+from portal.context import Portal
 from portal.errors import (
     AlreadyFinished,
     ClockSkew,
@@ -19,7 +19,8 @@ from portal.errors import (
     StepUpRequired,
 )
 from portal.models import Factor, FactorStatus, Identity, User
-from portal.second_factor import decrypt_code, encrypt_code, is_fresh, secret_of
+from portal.twofactor import backup_codes, totp
+from portal.twofactor.second_factor import decrypt_code, encrypt_code, is_fresh, secret_of
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store

@@ -6,12 +6,14 @@ import dataclasses
 
 import duckdb
 
-from portal import backup_codes, events, passwords, throttle
-from portal.core import Portal
-from portal.enrolment import KeyView, key_view
+from portal import events
+from portal.access import passwords, throttle
+from portal.context import Portal
 from portal.errors import InvalidCredentials, InvalidInput, InvalidState
 from portal.models import Factor, FactorStatus, Identity
-from portal.second_factor import decrypt_code, encrypt_code, require_fresh
+from portal.twofactor import backup_codes
+from portal.twofactor.enrolment import KeyView, key_view
+from portal.twofactor.second_factor import decrypt_code, encrypt_code, require_fresh
 from store import audit as audit_store
 from store import factors as factor_store
 from store import sessions as session_store

@@ -22,8 +22,9 @@ import weakref
 
 import duckdb
 
-from portal import events, passwords
-from portal.core import Portal
+from portal import events
+from portal.access import passwords
+from portal.context import Portal
 from portal.errors import Throttled
 from store import audit as audit_store
 from store import throttle as throttle_store

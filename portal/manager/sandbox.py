@@ -38,7 +38,7 @@ THREADS = 1  # two shared cores: a cell must leave one to the people signing in
 BUFFER_LIMIT = 512 * 2**20  # DuckDB's memory_limit: its operators fail cleanly before the cap
 MAX_WORKERS = 2  # sandboxes running at once in this process: their memory caps add up
 SLOT_WAIT = 10.0  # seconds a Run waits for a free sandbox before saying Explore is busy
-WORKER = Path(__file__).with_name("explore_worker.py")
+WORKER = Path(__file__).with_name("sandbox_worker.py")
 BUSY = "Explore is busy with other people's cells: try again in a moment."
 
 _slots = threading.BoundedSemaphore(MAX_WORKERS)

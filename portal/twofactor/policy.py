@@ -16,7 +16,7 @@ import math
 
 import duckdb
 
-from portal.core import Portal
+from portal.context import Portal
 from portal.errors import PermissionDenied, PortalError
 from portal.models import FactorStatus, Identity, Role
 from portal.settings import Settings

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal import manage, second_factor
-from portal.core import Portal
-from portal.enrolment import EnrolmentState
+from portal.context import Portal
 from portal.models import Identity
+from portal.twofactor import second_factor, self_service
+from portal.twofactor.enrolment import EnrolmentState
 from portal.ui import state
 from portal.ui.widgets import errors_shown, key_panel, source
 from portal.ui.wizard import code_grid, codes_text
@@ -72,7 +72,7 @@ def codes(portal: Portal, who: Identity) -> None:
         )
         return
     with errors_shown():
-        views = manage.view_backup_codes(portal, who, source())
+        views = self_service.view_backup_codes(portal, who, source())
         left = sum(not v.used for v in views)
         st.markdown(f"**{left}** of {len(views)} backup codes unused.")
         code_grid([v.code for v in views], [v.used for v in views])
@@ -89,7 +89,9 @@ def regen_dialog(portal: Portal, who: Identity) -> None:
     st.write("Your current backup codes will **stop working** at once.")
     if st.button("Generate new codes", key="mg_regen_yes", type="primary"):
         with errors_shown():
-            st.session_state["mg_new_codes"] = manage.regenerate_backup_codes(portal, who, source())
+            st.session_state["mg_new_codes"] = self_service.regenerate_backup_codes(
+                portal, who, source()
+            )
             st.session_state.pop(state.DIALOG, None)
             st.rerun()
 
@@ -108,7 +110,7 @@ def replace(portal: Portal, who: Identity) -> None:
 def device(portal: Portal, who: Identity) -> None:
     st.markdown("Scan this code with the other device or app. It is the **same key**.")
     with errors_shown():
-        key_panel(manage.reveal_key(portal, who, source()), "mg_reveal_key")
+        key_panel(self_service.reveal_key(portal, who, source()), "mg_reveal_key")
 
 
 def deactivate(portal: Portal, who: Identity) -> None:
@@ -130,7 +132,7 @@ def deactivate_dialog(portal: Portal, who: Identity) -> None:
     st.write("Your key and backup codes will be deleted. You can set it up again later.")
     if st.button("Yes, deactivate", key="mg_deactivate_yes", type="primary"):
         with errors_shown():
-            manage.deactivate(portal, who, source(), st.session_state.get(state.SESSION_ID))
+            self_service.deactivate(portal, who, source(), st.session_state.get(state.SESSION_ID))
             choose(None)
             state.flash(st.session_state, "warning", "Two-factor authentication is now off.")
             st.rerun()

@@ -7,11 +7,11 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from portal import admin
-from portal.core import Portal
+from portal.context import Portal
+from portal.manager import actions
 from portal.models import Identity, Role, TwoFactorStatus
-from portal.ui import manager_actions
-from portal.ui import manager_keys as K
+from portal.ui.manager import actions as action_panel
+from portal.ui.manager import keys
 from store.reports import USER_COLUMNS, UserQuery, UserRow
 
 SORT_LABELS = {
@@ -54,43 +54,47 @@ COLUMNS = {
 
 def _fresh_view() -> None:
     """Filters changed: back to page 1, and drop a selection that pointed at other rows."""
-    st.session_state[K.PAGE] = 1
-    st.session_state[K.TABLE_GEN] = st.session_state.get(K.TABLE_GEN, 0) + 1
+    st.session_state[keys.PAGE] = 1
+    st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1
 
 
 def query(portal: Portal) -> UserQuery:
-    only = st.session_state.get(K.ONLY, [])
+    only = st.session_state.get(keys.ONLY, [])
     return UserQuery(
-        search=st.session_state.get(K.SEARCH, ""),
-        statuses=tuple(st.session_state.get(K.STATUS, [])),
-        roles=tuple(st.session_state.get(K.ROLE, [])),
+        search=st.session_state.get(keys.SEARCH, ""),
+        statuses=tuple(st.session_state.get(keys.STATUS, [])),
+        roles=tuple(st.session_state.get(keys.ROLE, [])),
         locked_only="Locked out" in only,
         disabled_only="Disabled" in only,
         codes_low_at=portal.settings.backup_codes_low if "Backup codes low" in only else None,
-        sort=st.session_state.get(K.SORT, "username"),
-        descending=bool(st.session_state.get(K.DESC, False)),
+        sort=st.session_state.get(keys.SORT, "username"),
+        descending=bool(st.session_state.get(keys.DESC, False)),
     )
 
 
 def filters() -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
     c1.text_input(
-        "Search", key=K.SEARCH, placeholder="username or name", max_chars=100, on_change=_fresh_view
+        "Search",
+        key=keys.SEARCH,
+        placeholder="username or name",
+        max_chars=100,
+        on_change=_fresh_view,
     )
     c2.multiselect(
-        "2FA status", [s.value for s in TwoFactorStatus], key=K.STATUS, on_change=_fresh_view
+        "2FA status", [s.value for s in TwoFactorStatus], key=keys.STATUS, on_change=_fresh_view
     )
-    c3.multiselect("Role", [r.value for r in Role], key=K.ROLE, on_change=_fresh_view)
-    c4.multiselect("Show only", ONLY, key=K.ONLY, on_change=_fresh_view)
+    c3.multiselect("Role", [r.value for r in Role], key=keys.ROLE, on_change=_fresh_view)
+    c4.multiselect("Show only", ONLY, key=keys.ONLY, on_change=_fresh_view)
     s1, s2, _ = st.columns([2, 1, 4], vertical_alignment="bottom")
     s1.selectbox(
         "Sort by",
         list(SORT_LABELS),
         format_func=SORT_LABELS.__getitem__,
-        key=K.SORT,
+        key=keys.SORT,
         on_change=_fresh_view,
     )
-    s2.toggle("Descending", key=K.DESC, on_change=_fresh_view)
+    s2.toggle("Descending", key=keys.DESC, on_change=_fresh_view)
 
 
 def frame(rows: list[UserRow]) -> pd.DataFrame:
@@ -103,12 +107,12 @@ def frame(rows: list[UserRow]) -> pd.DataFrame:
 def render(portal: Portal, who: Identity) -> None:
     filters()
     q = query(portal)
-    page = admin.list_users(portal, who, q, int(st.session_state.get(K.PAGE, 1)))
-    st.session_state[K.PAGE] = page.page  # clamped, e.g. after the view shrank
+    page = actions.list_users(portal, who, q, int(st.session_state.get(keys.PAGE, 1)))
+    st.session_state[keys.PAGE] = page.page  # clamped, e.g. after the view shrank
     df = frame(page.rows)
     event = st.dataframe(
         df,
-        key=K.table_key(st.session_state),
+        key=keys.table_key(st.session_state),
         on_select="rerun",
         selection_mode="multi-row",
         hide_index=True,
@@ -117,19 +121,19 @@ def render(portal: Portal, who: Identity) -> None:
     )
     chosen = [page.rows[i] for i in event.selection.rows if 0 <= i < len(page.rows)]
     p1, p2, p3 = st.columns([1, 3, 2], vertical_alignment="center")
-    p1.number_input("Page", min_value=1, step=1, key=K.PAGE, on_change=_drop_selection)
+    p1.number_input("Page", min_value=1, step=1, key=keys.PAGE, on_change=_drop_selection)
     p2.caption(f"{page.total:,} account(s) match · page {page.page} of {page.pages}")
     p3.download_button(
         "Download this view (CSV)",
-        data=lambda: admin.users_csv(portal, who, q),
+        data=lambda: actions.users_csv(portal, who, q),
         file_name=f"accounts-{portal.now():%Y%m%d-%H%M}.csv",
         mime="text/csv",
-        key=K.CSV,
+        key=keys.CSV,
         on_click="ignore",
-        help=f"All matching accounts, up to {admin.CSV_LIMIT:,} rows.",
+        help=f"All matching accounts, up to {actions.CSV_LIMIT:,} rows.",
     )
-    manager_actions.buttons(chosen)
+    action_panel.buttons(chosen)
 
 
 def _drop_selection() -> None:
-    st.session_state[K.TABLE_GEN] = st.session_state.get(K.TABLE_GEN, 0) + 1
+    st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1

@@ -16,10 +16,12 @@ from typing import Any
 
 import duckdb
 
-from portal import accounts, events, policy, second_factor, throttle, validate
-from portal.core import Portal
+from portal import events, validate
+from portal.access import accounts, throttle
+from portal.context import Portal
 from portal.errors import InvalidInput, NotFound, PermissionDenied, StepUpRequired
 from portal.models import AuditEvent, FactorStatus, Identity, Role, User
+from portal.twofactor import policy, second_factor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import reports

@@ -17,7 +17,7 @@ import threading
 import time
 
 from portal import events
-from portal.core import Portal
+from portal.context import Portal
 from portal.models import AuditEvent, Identity
 from store import audit as audit_store
 from store import meta as meta_store

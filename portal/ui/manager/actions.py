@@ -11,11 +11,11 @@ from typing import Any
 
 import streamlit as st
 
-from portal import admin
 from portal.errors import PortalError
+from portal.manager import actions
 from portal.models import Role
-from portal.ui import manager_keys as K
 from portal.ui import state
+from portal.ui.manager import keys
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import source
@@ -62,14 +62,14 @@ ACTIONS = {
 
 
 def _open(action: str, targets: list[Target]) -> None:
-    st.session_state[K.DIALOG] = action
-    st.session_state[K.TARGETS] = targets
-    st.session_state.pop(K.DIALOG_ERROR, None)
-    st.session_state.pop(K.REASON, None)
+    st.session_state[keys.DIALOG] = action
+    st.session_state[keys.TARGETS] = targets
+    st.session_state.pop(keys.DIALOG_ERROR, None)
+    st.session_state.pop(keys.REASON, None)
 
 
 def _close() -> None:
-    for key in (K.DIALOG, K.TARGETS, K.DIALOG_ERROR, K.REASON):
+    for key in (keys.DIALOG, keys.TARGETS, keys.DIALOG_ERROR, keys.REASON):
         st.session_state.pop(key, None)
 
 
@@ -80,7 +80,7 @@ def buttons(chosen: list[UserRow]) -> None:
     for column, (action, (label, *_)) in zip(columns, ACTIONS.items(), strict=False):
         column.button(
             label,
-            key=K.action_key(action),
+            key=keys.action_key(action),
             on_click=_open,
             args=(action, targets),
             disabled=not targets,
@@ -88,15 +88,15 @@ def buttons(chosen: list[UserRow]) -> None:
         )
     columns[-1].button(
         "➕ Create user",
-        key=K.action_key("create"),
+        key=keys.action_key("create"),
         on_click=_open,
         args=("create", []),
         width="stretch",
     )
     if not targets:
         st.caption("Select one or more rows in the table to act on them.")
-    st.session_state.pop(K.DIALOG_DONE, None)  # a full run is under way already
-    open_dialog = st.session_state.get(K.DIALOG)
+    st.session_state.pop(keys.DIALOG_DONE, None)  # a full run is under way already
+    open_dialog = st.session_state.get(keys.DIALOG)
     if open_dialog in ACTIONS:
         DIALOGS[open_dialog]()
     elif open_dialog == "create":
@@ -115,30 +115,30 @@ def _run(call: Callable[[], Any], message: str) -> None:
     try:
         call()
     except PortalError as exc:
-        st.session_state[K.DIALOG_ERROR] = str(exc)
+        st.session_state[keys.DIALOG_ERROR] = str(exc)
         return
     _close()
-    st.session_state[K.DIALOG_DONE] = True
-    st.session_state[K.TABLE_GEN] = st.session_state.get(K.TABLE_GEN, 0) + 1
+    st.session_state[keys.DIALOG_DONE] = True
+    st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1
     state.flash(st.session_state, "success", message)
 
 
 def _apply() -> None:
     portal = portal_or_stop()
     who = state.identity(st.session_state)
-    action = st.session_state.get(K.DIALOG)
-    targets: list[Target] = st.session_state.get(K.TARGETS, [])
+    action = st.session_state.get(keys.DIALOG)
+    targets: list[Target] = st.session_state.get(keys.TARGETS, [])
     if who is None or action not in ACTIONS:
         return
     ids = [t[0] for t in targets]
-    reason = st.session_state.get(K.REASON, "")
+    reason = st.session_state.get(keys.REASON, "")
     src = source()
     calls: dict[str, Callable[[], Any]] = {
-        "reset": lambda: admin.grant_reset(portal, who, ids, reason, src),
-        "deactivate": lambda: admin.deactivate_for(portal, who, ids, reason, src),
-        "disable": lambda: admin.set_disabled(portal, who, ids, True, reason, src),
-        "enable": lambda: admin.set_disabled(portal, who, ids, False, reason, src),
-        "unlock": lambda: admin.clear_lockout(portal, who, ids, reason, src),
+        "reset": lambda: actions.grant_reset(portal, who, ids, reason, src),
+        "deactivate": lambda: actions.deactivate_for(portal, who, ids, reason, src),
+        "disable": lambda: actions.set_disabled(portal, who, ids, True, reason, src),
+        "enable": lambda: actions.set_disabled(portal, who, ids, False, reason, src),
+        "unlock": lambda: actions.clear_lockout(portal, who, ids, reason, src),
     }
     names = ", ".join(plain(t[1]) for t in targets)
     _run(calls[action], f"{ACTIONS[action][3]}: {names}.")
@@ -146,23 +146,23 @@ def _apply() -> None:
 
 def _finished() -> None:
     """Called first in a dialog: after a success, rerun the whole page (closes the dialog)."""
-    if st.session_state.pop(K.DIALOG_DONE, False):
+    if st.session_state.pop(keys.DIALOG_DONE, False):
         st.rerun()
 
 
 def _body(action: str) -> None:
     _finished()
     _, _, effect, _ = ACTIONS[action]
-    targets: list[Target] = st.session_state.get(K.TARGETS, [])
+    targets: list[Target] = st.session_state.get(keys.TARGETS, [])
     hours = portal_or_stop().settings.reset_grant_hours
     st.markdown(f"This applies to {len(targets)} account(s):\n\n{_names(targets)}")
     st.markdown(effect.format(hours=hours))
-    st.text_input("Reason (goes into the audit trail)", key=K.REASON, max_chars=500)
-    if st.session_state.get(K.DIALOG_ERROR):
-        st.error(st.session_state[K.DIALOG_ERROR])
+    st.text_input("Reason (goes into the audit trail)", key=keys.REASON, max_chars=500)
+    if st.session_state.get(keys.DIALOG_ERROR):
+        st.error(st.session_state[keys.DIALOG_ERROR])
     c1, c2 = st.columns(2)
-    c1.button("Confirm", key=K.CONFIRM, type="primary", on_click=_apply)
-    c2.button("Cancel", key=K.CANCEL, on_click=_close)
+    c1.button("Confirm", key=keys.CONFIRM, type="primary", on_click=_apply)
+    c2.button("Cancel", key=keys.CANCEL, on_click=_close)
 
 
 def _dialog(action: str) -> Callable[[], None]:
@@ -182,18 +182,18 @@ def _create() -> None:
     if who is None:
         return
     ss = st.session_state
-    username = ss.get(K.NEW_USERNAME, "")
+    username = ss.get(keys.NEW_USERNAME, "")
 
     def call() -> None:
-        admin.create_user(
+        actions.create_user(
             portal,
             who,
             username,
-            ss.get(K.NEW_PASSWORD, ""),
-            Role(ss.get(K.NEW_ROLE, "user")),
-            ss.get(K.NEW_DISPLAY, ""),
+            ss.get(keys.NEW_PASSWORD, ""),
+            Role(ss.get(keys.NEW_ROLE, "user")),
+            ss.get(keys.NEW_DISPLAY, ""),
             source(),
-            confirm=ss.get(K.NEW_CONFIRM, ""),
+            confirm=ss.get(keys.NEW_CONFIRM, ""),
         )
 
     _run(
@@ -201,22 +201,22 @@ def _create() -> None:
         f"Account **{plain(username.strip().lower())}** created. Two-factor authentication is off "
         "until they set it up.",
     )
-    if K.DIALOG not in ss:
-        for key in (K.NEW_USERNAME, K.NEW_DISPLAY, K.NEW_PASSWORD, K.NEW_CONFIRM):
+    if keys.DIALOG not in ss:
+        for key in (keys.NEW_USERNAME, keys.NEW_DISPLAY, keys.NEW_PASSWORD, keys.NEW_CONFIRM):
             ss.pop(key, None)
 
 
 @st.dialog("Create user", on_dismiss=_close)
 def create_dialog() -> None:
     _finished()
-    st.text_input("Username", key=K.NEW_USERNAME, max_chars=64)
-    st.text_input("Display name", key=K.NEW_DISPLAY, max_chars=100)
-    st.selectbox("Role", [r.value for r in Role], key=K.NEW_ROLE)
-    st.text_input("First password", type="password", key=K.NEW_PASSWORD, max_chars=1024)
-    st.text_input("First password again", type="password", key=K.NEW_CONFIRM, max_chars=1024)
+    st.text_input("Username", key=keys.NEW_USERNAME, max_chars=64)
+    st.text_input("Display name", key=keys.NEW_DISPLAY, max_chars=100)
+    st.selectbox("Role", [r.value for r in Role], key=keys.NEW_ROLE)
+    st.text_input("First password", type="password", key=keys.NEW_PASSWORD, max_chars=1024)
+    st.text_input("First password again", type="password", key=keys.NEW_CONFIRM, max_chars=1024)
     st.caption("Hand the password over in person; the account starts with 2FA off.")
-    if st.session_state.get(K.DIALOG_ERROR):
-        st.error(st.session_state[K.DIALOG_ERROR])
+    if st.session_state.get(keys.DIALOG_ERROR):
+        st.error(st.session_state[keys.DIALOG_ERROR])
     c1, c2 = st.columns(2)
-    c1.button("Create", key=K.CONFIRM, type="primary", on_click=_create)
-    c2.button("Cancel", key=K.CANCEL, on_click=_close)
+    c1.button("Create", key=keys.CONFIRM, type="primary", on_click=_create)
+    c2.button("Cancel", key=keys.CANCEL, on_click=_close)

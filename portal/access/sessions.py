@@ -14,8 +14,8 @@ import secrets
 from collections.abc import Callable
 
 from portal import events
-from portal.accounts import identity_for
-from portal.core import Portal
+from portal.access.accounts import identity_for
+from portal.context import Portal
 from portal.errors import PortalError
 from portal.models import BrowserSession, Identity
 from store import audit as audit_store

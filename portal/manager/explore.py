@@ -8,7 +8,7 @@ Safe by construction, in layers:
   change; Python replacement scans are off, so a query cannot reach other Python objects;
 - file and network access are off, every path setting points nowhere, and the configuration
   is locked before any cell runs;
-- that DuckDB lives in a child process (explore_sandbox, explore_worker) with its own memory cap,
+- that DuckDB lives in a child process (sandbox, sandbox_worker) with its own memory cap,
   killed when a cell overruns its time, so no cell can take the portal's memory or time;
 - a cell is exactly one SELECT; its result is cut at MAX_ROWS rows and MAX_BYTES bytes, in types
   the table can show. Errors come back as text for the cell to show.
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from portal import events
-from portal.admin import require_manager
-from portal.core import Portal
-from portal.explore_sandbox import (
+from portal.context import Portal
+from portal.manager.actions import require_manager
+from portal.manager.sandbox import (
     MAX_BYTES,
     MAX_ROWS,
     MAX_SQL,

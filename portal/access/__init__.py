@@ -1,0 +1,1 @@
+"""Getting in: accounts, passwords, sessions, the failed-attempt throttle, notices."""

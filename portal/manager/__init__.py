@@ -1,0 +1,1 @@
+"""The security manager: actions on people, reports, and the Explore notebook."""

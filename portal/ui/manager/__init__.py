@@ -1,0 +1,1 @@
+"""The security manager's page: accounts, actions, audit trail, Explore."""
