@@ -13,23 +13,13 @@ from streamlit import dataframe_util
 from bench import apptest, dataset
 from bench.timing import Figure, Series, Target, ms
 from portal.context import Portal
-from portal.manager import actions
+from portal.manager import reports
 from portal.ui.manager import keys
+from portal.ui.manager import users as users_page
 
 # Each search is a change of the box, so each run filters anew (and goes back to page 1).
 SEARCHES = ("smith", "user00042", "garcia", "user0009", "lee", "user00123", "mia", "user0077")
-SHOWN = (
-    "username",
-    "display_name",
-    "role",
-    "status",
-    "enrolled_at",
-    "last_sign_in_at",
-    "backup_codes_left",
-    "failed_attempts",
-    "locked",
-    "disabled",
-)
+SHOWN = tuple(users_page.SHOWN)  # the columns the page shows, from the page itself
 
 
 @dataclasses.dataclass
@@ -94,7 +84,7 @@ def naive(p: Portal, term: str, low: int) -> NaiveResult:
     hit = frame["username"].str.contains(term, regex=False) | frame[
         "display_name"
     ].str.lower().str.contains(term, regex=False)
-    page = frame[hit].sort_values(["username", "id"]).head(actions.PAGE_SIZE)
+    page = frame[hit].sort_values(["username", "id"]).head(reports.PAGE_SIZE)
     return NaiveResult(overview, page, frame)
 
 
@@ -105,15 +95,15 @@ def naive_payload(frame: pd.DataFrame) -> int:
 
 def service_breakdown(p: Portal, who: Any, runs: int) -> dict[str, Series]:
     """The services one search run calls, timed alone (the rest of a run is Streamlit)."""
-    from store.reports import UserQuery
+    from portal.models import UserQuery
 
     calls = {
-        "overview": lambda i: actions.overview(p, who),
-        "enrolments_by_day": lambda i: actions.enrolments_by_day(p, who, 90),
-        "list_users_search": lambda i: actions.list_users(
+        "overview": lambda i: reports.overview(p, who),
+        "enrolments_by_day": lambda i: reports.enrolments_by_day(p, who, 90),
+        "list_users_search": lambda i: reports.accounts_page(
             p, who, UserQuery(search=SEARCHES[i % len(SEARCHES)]), 1
         ),
-        "list_users_first_page": lambda i: actions.list_users(p, who, UserQuery(), 1),
+        "list_users_first_page": lambda i: reports.accounts_page(p, who, UserQuery(), 1),
     }
     out = {name: Series(name, "ms") for name in calls}
     for i in range(runs):
@@ -189,7 +179,7 @@ def manager_figures(
         payload.add(b)
     breakdown = service_breakdown(p, who, runs)
     low = p.settings.backup_codes_low
-    sql_overview = dataclasses.asdict(actions.overview(p, who))
+    sql_overview = dataclasses.asdict(reports.overview(p, who))
     for i in range(naive_runs):
         t0 = time.perf_counter()
         result = naive(p, SEARCHES[i % len(SEARCHES)], low)

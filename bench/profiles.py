@@ -12,8 +12,8 @@ from pathlib import Path
 from bench import apptest, dataset, whatif
 from portal.clock import FixedClock
 from portal.context import Portal
-from portal.manager import actions
-from store.reports import UserQuery
+from portal.manager import reports
+from portal.models import UserQuery
 
 OUT = dataset.CACHE / "profiles"
 
@@ -46,9 +46,9 @@ def write(p: Portal, clock: FixedClock, log: object) -> list[Path]:
     prof = Profiler(interval=0.001)
     prof.start()
     for term in ("smith", "user00042", "garcia"):
-        actions.overview(p, who)
-        actions.enrolments_by_day(p, who, 90)
-        actions.list_users(p, who, UserQuery(search=term), 1)
+        reports.overview(p, who)
+        reports.enrolments_by_day(p, who, 90)
+        reports.accounts_page(p, who, UserQuery(search=term), 1)
     prof.stop()
     written.append(_save("manager_services", prof))
     for path in written:

@@ -20,13 +20,14 @@ from bench import apptest, dataset, signin
 from bench.timing import Series, ms
 from portal.clock import FixedClock
 from portal.context import Portal
-from portal.manager import actions
+from portal.manager import guard
+from portal.manager import reports as manager_reports
 from portal.twofactor import second_factor, totp
 from portal.ui.manager import keys
-from store import db as store_db
 from store import factors as factor_store
 from store import reports
 from store import users as user_store
+from store.backends import duckdb as store_db
 
 # --- the proposed changes, as patches ------------------------------------------------------
 
@@ -54,12 +55,12 @@ def factor_lookup() -> Iterator[None]:
 def timezone_once(p: Portal) -> Iterator[None]:
     """SET GLOBAL TimeZone once on the connection instead of SET TimeZone on every cursor."""
     p.db._conn.execute("SET GLOBAL TimeZone = 'UTC'")
-    original = store_db.Database._cursor
-    store_db.Database._cursor = lambda self: self._conn.cursor()  # type: ignore[method-assign]
+    original = store_db.DuckDBDatabase._cursor
+    store_db.DuckDBDatabase._cursor = lambda self: self._conn.cursor()  # type: ignore[method-assign]
     try:
         yield
     finally:
-        store_db.Database._cursor = original  # type: ignore[method-assign]
+        store_db.DuckDBDatabase._cursor = original  # type: ignore[method-assign]
 
 
 _joined = threading.local()
@@ -71,7 +72,7 @@ def one_write_code_step() -> Iterator[None]:
 
     Measures the success path only: the real change keeps the failure path's own transaction.
     """
-    original_write = store_db.Database.write
+    original_write = store_db.DuckDBDatabase.write
     original_verify = second_factor.verify_sign_in
 
     @contextlib.contextmanager
@@ -91,21 +92,21 @@ def one_write_code_step() -> Iterator[None]:
             finally:
                 _joined.cur = None
 
-    store_db.Database.write = write  # type: ignore[method-assign,assignment]
+    store_db.DuckDBDatabase.write = write  # type: ignore[method-assign,assignment]
     second_factor.verify_sign_in = verify_sign_in
     try:
         yield
     finally:
-        store_db.Database.write = original_write  # type: ignore[method-assign]
+        store_db.DuckDBDatabase.write = original_write  # type: ignore[method-assign]
         second_factor.verify_sign_in = original_verify
 
 
 def _check_role(p: Portal, cur: Any, actor: Any) -> None:
-    """actions.require_manager, whichever of its signatures the working tree has."""
-    if "p" in inspect.signature(actions.require_manager).parameters:
-        actions.require_manager(p, cur, actor)
+    """guard.require_manager, whichever of its signatures the working tree has."""
+    if "p" in inspect.signature(guard.require_manager).parameters:
+        guard.require_manager(p, cur, actor)
     else:
-        actions.require_manager(cur, actor)
+        guard.require_manager(cur, actor)
 
 
 _OVERVIEW_CACHE: dict[tuple[Any, ...], tuple[dt.datetime, Any]] = {}
@@ -113,12 +114,12 @@ _OVERVIEW_CACHE: dict[tuple[Any, ...], tuple[dt.datetime, Any]] = {}
 
 @contextlib.contextmanager
 def overview_cache(seconds: float = 30.0) -> Iterator[None]:
-    """actions.overview / enrolments_by_day: role check every time, the counts cached for 30 s.
+    """reports.overview / enrolments_by_day: role check every time, the counts cached for 30 s.
 
     The cache outlives the `with` block, as a process-wide cache would outlive a rerun.
     """
     cache = _OVERVIEW_CACHE
-    originals = (actions.overview, actions.enrolments_by_day)
+    originals = (manager_reports.overview, manager_reports.enrolments_by_day)
 
     def cached(key: tuple[Any, ...], p: Portal, compute: Callable[[], Any]) -> Any:
         hit = cache.get(key)
@@ -141,11 +142,11 @@ def overview_cache(seconds: float = 30.0) -> Iterator[None]:
         key = ("enrolments", p.db.path, days, p.now().date())
         return cached(key, p, lambda: originals[1](p, actor, days))
 
-    actions.overview, actions.enrolments_by_day = overview, enrolments_by_day
+    manager_reports.overview, manager_reports.enrolments_by_day = overview, enrolments_by_day
     try:
         yield
     finally:
-        actions.overview, actions.enrolments_by_day = originals
+        manager_reports.overview, manager_reports.enrolments_by_day = originals
 
 
 SEARCH_AS_IS = "(strpos(lower(username), ?) > 0 OR strpos(lower(display_name), ?) > 0)"

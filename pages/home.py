@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal.twofactor import enrolment, self_service
+from portal.twofactor import backup_codes, enrolment, self_service
 from portal.ui import account, state
 from portal.ui.nav import link
 from portal.ui.plain import plain
@@ -25,7 +25,7 @@ if status.enabled:
     c1, c2 = st.columns(2)
     c1.metric("Enabled since", f"{status.enabled_at:%d %b %Y}" if status.enabled_at else "-")
     c2.metric("Backup codes left", left if left is not None else 0)
-    if left is not None and left <= portal.settings.backup_codes_low:
+    if backup_codes.running_low(portal, left):
         st.warning(
             f"Only {left} backup code(s) left. Generate new ones in *Configure two-factor "
             "authentication*.",

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from portal.errors import PortalError
-from portal.twofactor import enrolment, policy, second_factor
+from portal.manager import guard
+from portal.twofactor import policy
 from portal.ui import state
 from portal.ui.manager import audit, explore, keys, overview, users
 from portal.ui.resources import portal_or_stop
@@ -24,7 +25,7 @@ except PortalError as exc:
 
 st.title("Security manager")
 show_flashes()
-if enrolment.state(portal, who).enabled and not second_factor.is_fresh(portal, who):
+if guard.needs_step_up(portal, who):
     with st.expander("🔐 Confirm it's you (needed to reset or deactivate 2FA)"):
         step_up_form(portal, who)
 with errors_shown():  # e.g. the role was taken away since sign-in: the services refuse

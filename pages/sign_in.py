@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from portal.access import accounts
+from portal.access import accounts, passwords
 from portal.models import Identity
-from portal.twofactor import second_factor
+from portal.twofactor import backup_codes, second_factor
 from portal.ui import cookies, state
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, show_flashes, source
@@ -45,7 +45,9 @@ if waiting is None:
             max_chars=256,
             value=st.session_state.get(state.LAST_USERNAME, ""),
         )
-        password = st.text_input("Password", type="password", key="si_password", max_chars=1024)
+        password = st.text_input(
+            "Password", type="password", key="si_password", max_chars=passwords.MAX_CHARS
+        )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         st.session_state[state.LAST_USERNAME] = username
@@ -53,7 +55,7 @@ if waiting is None:
             result = accounts.sign_in_password(portal, username, password, source())
             if result.next is accounts.Next.CODE:
                 st.session_state[state.PENDING] = state.PendingSignIn(
-                    result.user.id, result.user.username, portal.now()
+                    result.user.id, result.user.username, result.password_at
                 )
                 st.rerun()
             if result.next is accounts.Next.WIZARD:
@@ -89,7 +91,7 @@ else:
             )
             left = verified.backup_codes_left
             if left is not None:
-                kind = "warning" if left <= portal.settings.backup_codes_low else "info"
+                kind = "warning" if backup_codes.running_low(portal, left) else "info"
                 nudge = " Generate new ones soon." if kind == "warning" else ""
                 state.flash(
                     st.session_state,

@@ -149,7 +149,7 @@ def user_add(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     portal = open_portal(settings)
     try:
-        user = accounts.create_user(
+        user = accounts.create_account(
             portal,
             None,
             args.name,
@@ -168,7 +168,7 @@ def user_add(settings: Settings, args: argparse.Namespace) -> int:
 def user_list(settings: Settings, as_json: bool) -> int:
     portal = open_portal(settings)
     try:
-        users = accounts.list_users(portal)
+        users = accounts.all_accounts(portal)
     finally:
         portal.db.close()
     rows = [

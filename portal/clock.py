@@ -1,4 +1,7 @@
-"""Time enters the portal only through a Clock, so every rule is testable at exact instants."""
+"""Time enters the portal only through a Clock, so every rule is testable at exact instants.
+
+Stricter than pyotp and django-otp, which fall back to time.time(): every call here is handed
+a Clock, none defaults to the wall clock (tests/unit/test_layers.py checks that)."""
 
 from __future__ import annotations
 

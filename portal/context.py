@@ -10,8 +10,7 @@ from portal import crypto
 from portal.clock import Clock, FileOffsetClock, OffsetClock, SystemClock
 from portal.errors import EncryptionKeyError
 from portal.settings import Settings
-from store import open_database
-from store.db import Database
+from store import Database, open_database
 from store.meta import get_meta, insert_meta
 
 KEY_CHECK = "key_check"

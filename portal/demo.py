@@ -1,8 +1,8 @@
 """Trainer demo mode: a throw-away database seeded through the real services, and its guard.
 
-Demo mode shows the signed-in account's current codes in the sidebar (the virtual authenticator),
-which must never happen on real data. So `demo_mode` refuses PORTAL_DEMO unless the database was
-marked as a demo by `seed`, and `seed` only ever marks an empty database.
+Demo mode shows the signed-in account's current codes in the sidebar (the virtual authenticator,
+`portal.demo_codes`), which must never happen on real data. So `demo_mode` refuses PORTAL_DEMO
+unless the database was marked as a demo by `seed`, and `seed` only ever marks an empty database.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import datetime as dt
 import enum
 import time
 
-import duckdb
-
 from portal import events
 from portal.access import accounts, passwords, throttle
 from portal.clock import FixedClock
 from portal.context import Portal
-from portal.errors import InvalidState, PermissionDenied, PortalError
+from portal.errors import InvalidState, NotADemoDatabase, PermissionDenied
 from portal.manager import actions
-from portal.models import FactorStatus, Identity, Role, User
+from portal.models import Identity, Role, User
 from portal.twofactor import enrolment, second_factor, totp
+from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import meta as meta_store
@@ -31,14 +30,9 @@ from store import users as user_store
 DEMO_KEY = "demo"  # meta key written once, when an empty database is seeded as a demo
 PASSWORD = "demo-2fa-portal"  # noqa: S105 - printed for the class; throw-away database only
 SOURCE = "portal demo"
-PHONE_OFF = dt.timedelta(minutes=2)  # "Simulate a phone clock 2 minutes off"
 # bcrypt cost for the demo accounts only: at the default 12, hashing eight passwords took 3-7 s
 # here, and these passwords are printed for the class anyway. Real accounts keep the setting.
 DEMO_BCRYPT_ROUNDS = 8
-
-
-class NotADemoDatabase(PortalError):
-    """Demo mode was asked for on a database that `portal demo` did not create."""
 
 
 class State(enum.StrEnum):
@@ -89,22 +83,6 @@ class Seeded:
     seconds: float
 
 
-@dataclasses.dataclass(frozen=True)
-class AppEntry:
-    """One entry of the virtual phone app: whose key, its current code, seconds to the next."""
-
-    label: str
-    code: str = dataclasses.field(repr=False)
-    seconds_left: float
-    pending: bool  # the wizard's key, not yet turned on
-
-    @property
-    def shown(self) -> str:
-        """The code as phone apps show it: '123 456'."""
-        half = len(self.code) // 2
-        return f"{self.code[:half]} {self.code[half:]}"
-
-
 # --- the guard ------------------------------------------------------------------------------
 
 
@@ -126,7 +104,8 @@ def demo_mode(p: Portal) -> bool:
     return True
 
 
-def _require_demo_mode(p: Portal) -> None:
+def require_demo_mode(p: Portal) -> None:
+    """NotADemoDatabase unless demo mode is on (on a database `portal demo` seeded)."""
     if not demo_mode(p):
         raise NotADemoDatabase("This works only in demo mode (`portal demo`).")
 
@@ -156,7 +135,7 @@ def reset(p: Portal, actor: Identity | None, source: str) -> Seeded:
 
     Accounts added during the demo are disabled: the store has no way to delete an account.
     """
-    _require_demo_mode(p)
+    require_demo_mode(p)
     _require_resetter(p, actor)
     started = time.perf_counter()
     # One hash for every seeded account: their password is printed on the projector anyway.
@@ -191,9 +170,7 @@ def _require_resetter(p: Portal, actor: Identity | None) -> None:
         )
 
 
-def _restore(
-    cur: duckdb.DuckDBPyConnection, user: User, seeded: bool, hashed: str, now: dt.datetime
-) -> None:
+def _restore(cur: Cursor, user: User, seeded: bool, hashed: str, now: dt.datetime) -> None:
     session_store.update_end_all(cur, user.id, now, "demo reset")
     factor_store.delete_factors(cur, user.id)
     throttle.clear_account(cur, user.id)
@@ -235,7 +212,7 @@ def _account(p: Portal, account: DemoAccount) -> User:
         user = user_store.get_user_by_username(cur, account.username)
     if user is not None:
         return user
-    return accounts.create_user(
+    return accounts.create_account(
         p, None, account.username, PASSWORD, account.role, account.display_name, SOURCE
     )
 
@@ -262,14 +239,8 @@ def _lock_out(p: Portal, user: User) -> None:
     """Wrong codes in the audit trail, and the whole account locked (from every address)."""
     with p.db.write() as cur:
         for _ in range(max(1, p.settings.lockout_after)):
-            audit_store.insert_event(
-                cur,
-                p.now(),
-                events.CODE_FAILED,
-                None,
-                user.username,
-                SOURCE,
-                "sign-in: wrong authenticator code",
+            second_factor.record_failed_code(
+                cur, p.now(), user.username, SOURCE, "sign-in", "authenticator code"
             )
         # The class signs in from its own browsers: lock the account, not one address.
         throttle.lock_out(p, cur, user.id, user.username, SOURCE)
@@ -280,37 +251,6 @@ def _use_backup_codes(p: Portal, user: User, codes: list[str]) -> None:
     keep = max(1, min(p.settings.backup_codes_low - 1, len(codes) - 1))
     for code in codes[: len(codes) - keep]:
         second_factor.verify_sign_in(p, user.id, p.now(), code, SOURCE)
-
-
-# --- the virtual authenticator --------------------------------------------------------------
-
-
-def authenticator(p: Portal, user_id: int, phone_off: bool = False) -> list[AppEntry]:
-    """The codes a phone would show for this account now (demo mode only), like any TOTP app.
-
-    It reads the stored keys: the active one and the wizard's pending one. With phone_off, the
-    phone's clock runs PHONE_OFF fast, to demonstrate the set-up wizard's clock warning.
-    """
-    _require_demo_mode(p)
-    instant = p.now() + (PHONE_OFF if phone_off else dt.timedelta())
-    with p.db.read() as cur:
-        user = user_store.get_user(cur, user_id)
-        found = [
-            factor_store.get_factor(cur, user_id, status)
-            for status in (FactorStatus.ACTIVE, FactorStatus.PENDING)
-        ]
-    if user is None:
-        return []
-    return [
-        AppEntry(
-            label=f"{p.settings.issuer}: {user.username}",
-            code=totp.code_at(second_factor.secret_of(p, factor), instant),
-            seconds_left=totp.seconds_left(instant),
-            pending=factor.status is FactorStatus.PENDING,
-        )
-        for factor in found
-        if factor is not None
-    ]
 
 
 def describe(seeded: Seeded) -> list[str]:

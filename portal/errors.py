@@ -1,4 +1,7 @@
-"""Every failure a person can meet is a PortalError; pages turn them into messages."""
+"""Every failure a person can meet is a PortalError; pages turn them into messages.
+
+One root, unlike the anchors' mix of ValueError, False and per-view errors: one page helper
+catches them all and shows the same words whichever factor failed."""
 
 from __future__ import annotations
 
@@ -114,5 +117,34 @@ class StoreUnavailable(PortalError):
     """The database file cannot be opened or written (locked by another process, disk full...)."""
 
 
+class ConstraintViolation(PortalError):
+    """A write broke a schema rule (a duplicate key, a missing value); none of it was kept."""
+
+    message = "That conflicts with a record that is already saved."
+
+
 class EncryptionKeyError(PortalError):
     """The encryption key is missing, malformed or does not match the database."""
+
+
+class SessionRefused(PortalError):
+    """A ticket or session cookie that is unknown, used, expired, ended or from another browser."""
+
+    message = "This sign-in link is no longer valid. Please sign in again."
+
+
+class NotADemoDatabase(PortalError):
+    """Demo mode was asked for on a database that `portal demo` did not create."""
+
+
+class PolicySettingError(PortalError, ValueError):
+    """The require_2fa or require_2fa_grace_days setting has a value the portal does not know."""
+
+
+class TwoFactorRequired(PermissionDenied):
+    """The policy requires 2FA and the person has not set it up (in time)."""
+
+    message = (
+        "Your organisation requires two-factor authentication. Set it up to continue: "
+        "the other pages open once it is on."
+    )

@@ -121,3 +121,71 @@ class BrowserSession:
     source: str | None
     ended_at: dt.datetime | None
     end_reason: str | None
+
+
+# -- read models of the security manager's reports (the store fills them) -----------------
+
+AUDIT_COLUMNS = ("id", "occurred_at", "event", "actor", "subject", "source", "detail")
+
+
+@dataclasses.dataclass(frozen=True)
+class UserQuery:
+    """Which accounts the manager's table shows, and in what order."""
+
+    search: str = ""  # part of the username or display name, any case
+    statuses: tuple[str, ...] = ()  # TwoFactorStatus values; empty means all
+    roles: tuple[str, ...] = ()  # Role values; empty means all
+    locked_only: bool = False
+    disabled_only: bool = False
+    codes_low_at: int | None = None  # only enabled accounts with at most this many codes left
+    sort: str = "username"
+    descending: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class UserRow:
+    """One line of the manager's table; never holds a secret or a password hash."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    status: TwoFactorStatus
+    disabled: bool
+    enrolled_at: dt.datetime | None
+    last_sign_in_at: dt.datetime | None
+    backup_codes_left: int | None
+    failed_attempts: int
+    locked: bool
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+    reset_expires_at: dt.datetime | None
+
+
+USER_COLUMNS = tuple(f.name for f in dataclasses.fields(UserRow))
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    accounts: int
+    enabled: int
+    pending: int
+    off: int
+    reset_granted: int
+    locked: int
+    codes_low: int
+    disabled: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditQuery:
+    """Which audit events to show: by person (actor or subject), event names and time."""
+
+    person: str = ""  # a username (any case): events where they acted or were acted on
+    events: tuple[str, ...] = ()
+    start: dt.datetime | None = None  # inclusive
+    end: dt.datetime | None = None  # exclusive
+
+
+# Explore's copies of the user-status table: every column but the internal id.
+EXPORT_USER_COLUMNS = tuple(c for c in USER_COLUMNS if c != "id")

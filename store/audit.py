@@ -1,16 +1,19 @@
-"""SQL for the append-only audit trail."""
+"""SQL for the append-only audit trail, and the manager's filtered, paged, counted report of it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-import duckdb
+import pyarrow as pa
 
-from portal.models import AuditEvent
+from portal.models import AUDIT_COLUMNS, AuditEvent, AuditQuery
+from store.database import Cursor
 
 
 def insert_event(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     now: dt.datetime,
     event: str,
     actor: str | None,
@@ -25,9 +28,7 @@ def insert_event(
     )
 
 
-def list_events(
-    cur: duckdb.DuckDBPyConnection, subject: str | None = None, limit: int = 200
-) -> list[AuditEvent]:
+def list_events(cur: Cursor, subject: str | None = None, limit: int = 200) -> list[AuditEvent]:
     sql = "SELECT id, occurred_at, event, actor, subject, source, detail FROM audit"
     params: list[object] = []
     if subject is not None:
@@ -39,7 +40,7 @@ def list_events(
 
 
 def list_events_since(
-    cur: duckdb.DuckDBPyConnection, subject: str, since: dt.datetime, kinds: list[str]
+    cur: Cursor, subject: str, since: dt.datetime, kinds: list[str]
 ) -> list[AuditEvent]:
     marks = ", ".join("?" for _ in kinds)
     rows = cur.execute(
@@ -51,7 +52,7 @@ def list_events_since(
 
 
 def list_events_after(
-    cur: duckdb.DuckDBPyConnection, after_id: int, kinds: list[str], limit: int = 500
+    cur: Cursor, after_id: int, kinds: list[str], limit: int = 500
 ) -> list[AuditEvent]:
     marks = ", ".join("?" for _ in kinds)
     rows = cur.execute(
@@ -62,6 +63,84 @@ def list_events_after(
     return [AuditEvent(*row) for row in rows]
 
 
-def latest_id(cur: duckdb.DuckDBPyConnection) -> int:
+def latest_id(cur: Cursor) -> int:
     row = cur.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()
     return int(row[0]) if row else 0
+
+
+def in_clause(column: str, values: Sequence[str]) -> str:
+    """`column IN (?, ?, ...)` with one placeholder per value."""
+    return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
+# -- the manager's audit report: filtered, paged and counted in SQL ------------------
+
+
+def count_events_by_day(
+    cur: Cursor, event_names: Sequence[str], start: dt.datetime
+) -> list[tuple[dt.date, int]]:
+    """How many of these events happened on each UTC day since start (days with none left out)."""
+    rows = cur.execute(
+        "SELECT CAST(occurred_at AS DATE) AS day, count(*) FROM audit"
+        f" WHERE {in_clause('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
+        [*event_names, start],
+    ).fetchall()
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def _audit_where(query: AuditQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    person = query.person.strip().lower()
+    if person:
+        # Two indexed lookups (migration 0002) instead of one OR that scans the whole trail.
+        clauses.append(
+            "id IN (SELECT id FROM audit WHERE subject = ?"
+            " UNION SELECT id FROM audit WHERE actor = ?)"
+        )
+        params += [person, person]
+    if query.events:
+        clauses.append(in_clause("event", query.events))
+        params += list(query.events)
+    if query.start is not None:
+        clauses.append("occurred_at >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("occurred_at < ?")
+        params.append(query.end)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
+_AUDIT_ORDER = " ORDER BY occurred_at DESC, id DESC"
+
+
+def count_audit(cur: Cursor, query: AuditQuery) -> int:
+    where, params = _audit_where(query)
+    row = cur.execute("SELECT count(*) FROM audit" + where, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def list_audit(
+    cur: Cursor, query: AuditQuery, limit: int = 50, offset: int = 0
+) -> list[AuditEvent]:
+    """One page of the audit trail, newest first."""
+    where, params = _audit_where(query)
+    rows = cur.execute(
+        _AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ? OFFSET ?", [*params, limit, offset]
+    ).fetchall()
+    return [AuditEvent(*r) for r in rows]
+
+
+def iter_audit(
+    cur: Cursor, query: AuditQuery, limit: int, batch: int = 10_000
+) -> Iterator[tuple[Any, ...]]:
+    """The filtered trail as plain tuples (AUDIT_COLUMNS), newest first, for CSV export."""
+    where, params = _audit_where(query)
+    result = cur.execute(_AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ?", [*params, limit])
+    while rows := result.fetchmany(batch):
+        yield from rows
+
+
+def select_audit_table(cur: Cursor, start: dt.datetime) -> pa.Table:
+    return cur.arrow(_AUDIT_SELECT + " WHERE occurred_at >= ? ORDER BY occurred_at, id", [start])

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import duckdb
-
 from portal.models import BackupCode, Factor, FactorStatus
+from store.database import Cursor
 
 _FACTOR = "id, user_id, status, secret_enc, created_at, verified_at, activated_at, last_step"
 _CODE = "id, user_id, factor_id, code_enc, created_at, used_at"
@@ -21,16 +20,14 @@ def _code(row: tuple[Any, ...]) -> BackupCode:
     return BackupCode(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
 
 
-def get_factor(cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus) -> Factor | None:
+def get_factor(cur: Cursor, user_id: int, status: FactorStatus) -> Factor | None:
     # DuckDB uses the user_id index only for a lone equality: filter the few rows in Python.
     rows = cur.execute(f"SELECT {_FACTOR} FROM factors WHERE user_id = ?", [user_id]).fetchall()
     mine = [r for r in rows if r[2] == str(status)]
     return _factor(max(mine, key=lambda r: r[0])) if mine else None
 
 
-def insert_factor(
-    cur: duckdb.DuckDBPyConnection, user_id: int, secret_enc: bytes, now: dt.datetime
-) -> int:
+def insert_factor(cur: Cursor, user_id: int, secret_enc: bytes, now: dt.datetime) -> int:
     row = cur.execute(
         "INSERT INTO factors (user_id, status, secret_enc, created_at) VALUES (?, 'pending', ?, ?)"
         " RETURNING id",
@@ -40,9 +37,7 @@ def insert_factor(
     return int(row[0])
 
 
-def update_factor_verified(
-    cur: duckdb.DuckDBPyConnection, factor_id: int, step: int, now: dt.datetime
-) -> bool:
+def update_factor_verified(cur: Cursor, factor_id: int, step: int, now: dt.datetime) -> bool:
     """Mark a pending key verified by a code of a step not used before (one conditional UPDATE)."""
     row = cur.execute(
         "UPDATE factors SET verified_at = ?, last_step = ? WHERE id = ? AND status = 'pending'"
@@ -52,7 +47,7 @@ def update_factor_verified(
     return row is not None
 
 
-def update_factor_active(cur: duckdb.DuckDBPyConnection, factor_id: int, now: dt.datetime) -> bool:
+def update_factor_active(cur: Cursor, factor_id: int, now: dt.datetime) -> bool:
     """Turn a verified pending key on, unless another request already did (conditional UPDATE)."""
     row = cur.execute(
         "UPDATE factors SET status = 'active', activated_at = ? WHERE id = ? AND status = 'pending'"
@@ -62,12 +57,12 @@ def update_factor_active(cur: duckdb.DuckDBPyConnection, factor_id: int, now: dt
     return row is not None
 
 
-def get_factor_by_id(cur: duckdb.DuckDBPyConnection, factor_id: int) -> Factor | None:
+def get_factor_by_id(cur: Cursor, factor_id: int) -> Factor | None:
     row = cur.execute(f"SELECT {_FACTOR} FROM factors WHERE id = ?", [factor_id]).fetchone()
     return _factor(row) if row else None
 
 
-def update_last_step(cur: duckdb.DuckDBPyConnection, factor_id: int, step: int) -> bool:
+def update_last_step(cur: Cursor, factor_id: int, step: int) -> bool:
     """Record a used time step unless it (or a later one) was used: the replay guard, atomically."""
     row = cur.execute(
         "UPDATE factors SET last_step = ? WHERE id = ? AND (last_step IS NULL OR last_step < ?)"
@@ -77,15 +72,13 @@ def update_last_step(cur: duckdb.DuckDBPyConnection, factor_id: int, step: int) 
     return row is not None
 
 
-def delete_factors(
-    cur: duckdb.DuckDBPyConnection, user_id: int, status: FactorStatus | None = None
-) -> int:
+def delete_factors(cur: Cursor, user_id: int, status: FactorStatus | None = None) -> int:
     """Delete a person's factors (of one status, or all) and the backup codes issued with them."""
     return len(delete_factors_except(cur, user_id, status, None))
 
 
 def delete_factors_except(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     user_id: int,
     status: FactorStatus | None,
     keep: int | None,
@@ -102,7 +95,7 @@ def delete_factors_except(
     return ids
 
 
-def list_backup_codes(cur: duckdb.DuckDBPyConnection, factor_id: int) -> list[BackupCode]:
+def list_backup_codes(cur: Cursor, factor_id: int) -> list[BackupCode]:
     rows = cur.execute(
         f"SELECT {_CODE} FROM backup_codes WHERE factor_id = ? ORDER BY id", [factor_id]
     ).fetchall()
@@ -110,7 +103,7 @@ def list_backup_codes(cur: duckdb.DuckDBPyConnection, factor_id: int) -> list[Ba
 
 
 def insert_backup_codes(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     user_id: int,
     factor_id: int,
     codes_enc: list[bytes],
@@ -123,7 +116,7 @@ def insert_backup_codes(
     )
 
 
-def update_backup_code_used(cur: duckdb.DuckDBPyConnection, code_id: int, now: dt.datetime) -> bool:
+def update_backup_code_used(cur: Cursor, code_id: int, now: dt.datetime) -> bool:
     """Mark a code used unless it already was: one conditional UPDATE, so a code works once."""
     row = cur.execute(
         "UPDATE backup_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING id",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import duckdb
+from store.database import Cursor
 
 
-def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> bytes | None:
+def get_meta(cur: Cursor, key: str) -> bytes | None:
     row = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return bytes(row[0]) if row else None
 
 
-def insert_meta(cur: duckdb.DuckDBPyConnection, key: str, value: bytes) -> None:
+def insert_meta(cur: Cursor, key: str, value: bytes) -> None:
     cur.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
 
 
-def upsert_meta(cur: duckdb.DuckDBPyConnection, key: str, value: bytes) -> None:
+def upsert_meta(cur: Cursor, key: str, value: bytes) -> None:
     cur.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,25 +1,50 @@
-"""Numbered SQL migrations (store/migrations/000N_name.sql), applied once, each atomically."""
+"""Numbered SQL migrations, applied once, each atomically, recorded in one schema_version table.
+
+store/migrations/000N_name.sql holds SQL every backend runs. Where a dialect's SQL differs,
+store/migrations/<dialect>/000N_name.sql with the same number and name is run instead there
+(e.g. BYTEA for BLOB on PostgreSQL). Released files are never edited: a change is a new number.
+"""
 
 from __future__ import annotations
 
 import re
 from importlib import resources
+from importlib.abc import Traversable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store.db import Database
+    from store.database import Database
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-def available() -> list[tuple[int, str, str]]:
-    folder = resources.files("store").joinpath("migrations")
-    found = []
-    for entry in folder.iterdir():
+def _root(folder: Traversable | None) -> Traversable:
+    return folder if folder is not None else resources.files("store").joinpath("migrations")
+
+
+def _numbered(folder: Traversable) -> dict[int, tuple[str, str]]:
+    found = {}
+    for entry in folder.iterdir() if folder.is_dir() else ():
         match = _NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), match.group(2), entry.read_text()))
-    return sorted(found)
+        if match and entry.is_file():
+            found[int(match.group(1))] = (match.group(2), entry.read_text())
+    return found
+
+
+def available(folder: Traversable | None = None) -> list[tuple[int, str, str]]:
+    """The shared migrations as (version, name, sql), in order."""
+    return sorted((v, name, sql) for v, (name, sql) in _numbered(_root(folder)).items())
+
+
+def for_dialect(dialect: str, folder: Traversable | None = None) -> list[tuple[int, str, str]]:
+    """What a dialect runs: each shared file, or the dialect's own file of the same number."""
+    shared = available() if folder is None else available(folder)
+    own = _numbered(_root(folder).joinpath(dialect))
+    names = {v: name for v, name, _ in shared}
+    stray = sorted(f"{v:04d}_{n}" for v, (n, _) in own.items() if names.get(v) != n)
+    if stray:
+        raise ValueError(f"{dialect} migrations without a shared file of that number: {stray}")
+    return [(v, name, own[v][1] if v in own else sql) for v, name, sql in shared]
 
 
 def current_version(db: Database) -> int:
@@ -33,7 +58,7 @@ def current_version(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def apply(db: Database) -> list[int]:
+def apply(db: Database, folder: Traversable | None = None) -> list[int]:
     """Apply every migration newer than the database; return the versions applied."""
     with db.write() as cur:
         cur.execute(
@@ -44,7 +69,7 @@ def apply(db: Database) -> list[int]:
     with db.read() as cur:
         done = {int(r[0]) for r in cur.execute("SELECT version FROM schema_version").fetchall()}
     applied = []
-    for version, name, sql in available():
+    for version, name, sql in for_dialect(db.dialect, folder):
         if version in done:  # a number filled in late (merged branches) is still applied
             continue
         with db.write() as cur:

@@ -1,5 +1,5 @@
-"""SQL for the security manager: the user-status table (paged, filtered, sorted, counted in SQL),
-overview counts, enrolments per day and the audit-trail filters.
+"""SQL for the security manager: the user-status table (paged, filtered, sorted, counted in SQL)
+and the overview counts (the audit report is in store/audit.py).
 
 Every value is a `?` parameter; the only SQL text built at run time is a sort column taken from
 the SORTS whitelist and one `?` per item of a filter list.
@@ -7,15 +7,22 @@ the SORTS whitelist and one `?` per item of a filter list.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from portal.models import AuditEvent, TwoFactorStatus
+from portal.models import (
+    EXPORT_USER_COLUMNS,
+    USER_COLUMNS,
+    Overview,
+    TwoFactorStatus,
+    UserQuery,
+    UserRow,
+)
+from store.audit import in_clause
+from store.database import Cursor
 
 # One row per account: its 2FA status at the instant given as the first parameter. The status
 # depends on that instant (a reset grant expires), so this is a query, not a stored view.
@@ -91,67 +98,6 @@ SORTS = {
 # Sorts and filters that need only the users table: page there first, then join 50 rows.
 _USERS_ONLY_SORTS = {"username", "display_name", "role", "created_at", "last_sign_in_at"}
 
-AUDIT_COLUMNS = ("id", "occurred_at", "event", "actor", "subject", "source", "detail")
-
-
-@dataclasses.dataclass(frozen=True)
-class UserQuery:
-    """Which accounts the manager's table shows, and in what order."""
-
-    search: str = ""  # part of the username or display name, any case
-    statuses: tuple[str, ...] = ()  # TwoFactorStatus values; empty means all
-    roles: tuple[str, ...] = ()  # Role values; empty means all
-    locked_only: bool = False
-    disabled_only: bool = False
-    codes_low_at: int | None = None  # only enabled accounts with at most this many codes left
-    sort: str = "username"
-    descending: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class UserRow:
-    """One line of the manager's table; never holds a secret or a password hash."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    status: TwoFactorStatus
-    disabled: bool
-    enrolled_at: dt.datetime | None
-    last_sign_in_at: dt.datetime | None
-    backup_codes_left: int | None
-    failed_attempts: int
-    locked: bool
-    locked_until: dt.datetime | None
-    created_at: dt.datetime
-    reset_expires_at: dt.datetime | None
-
-
-USER_COLUMNS = tuple(f.name for f in dataclasses.fields(UserRow))
-
-
-@dataclasses.dataclass(frozen=True)
-class Overview:
-    accounts: int
-    enabled: int
-    pending: int
-    off: int
-    reset_granted: int
-    locked: int
-    codes_low: int
-    disabled: int
-
-
-@dataclasses.dataclass(frozen=True)
-class AuditQuery:
-    """Which audit events to show: by person (actor or subject), event names and time."""
-
-    person: str = ""  # a username (any case): events where they acted or were acted on
-    events: tuple[str, ...] = ()
-    start: dt.datetime | None = None  # inclusive
-    end: dt.datetime | None = None  # exclusive
-
 
 def _user_row(row: tuple[Any, ...]) -> UserRow:
     values = dict(zip(USER_COLUMNS, row, strict=True))
@@ -159,10 +105,6 @@ def _user_row(row: tuple[Any, ...]) -> UserRow:
     values["disabled"] = bool(values["disabled"])
     values["locked"] = bool(values["locked"])
     return UserRow(**values)
-
-
-def _in(column: str, values: Sequence[str]) -> str:
-    return f"{column} IN ({', '.join('?' for _ in values)})"
 
 
 def _user_where(query: UserQuery) -> tuple[str, list[Any]]:
@@ -173,10 +115,10 @@ def _user_where(query: UserQuery) -> tuple[str, list[Any]]:
         clauses.append("(strpos(lower(username), ?) > 0 OR strpos(lower(display_name), ?) > 0)")
         params += [term, term]
     if query.statuses:
-        clauses.append(_in("status", query.statuses))
+        clauses.append(in_clause("status", query.statuses))
         params += [str(s) for s in query.statuses]
     if query.roles:
-        clauses.append(_in("role", query.roles))
+        clauses.append(in_clause("role", query.roles))
         params += [str(r) for r in query.roles]
     if query.locked_only:
         clauses.append("locked")
@@ -207,7 +149,7 @@ def _select_users(query: UserQuery) -> tuple[str, list[Any]]:
     return f"{_ALL} SELECT {columns} FROM user_status{where}{_order(query)}", params
 
 
-def count_user_status(cur: duckdb.DuckDBPyConnection, query: UserQuery, now: dt.datetime) -> int:
+def count_user_status(cur: Cursor, query: UserQuery, now: dt.datetime) -> int:
     where, params = _user_where(query)
     if _users_only(query):
         row = cur.execute(f"SELECT count(*) FROM users{where}", params)
@@ -218,7 +160,7 @@ def count_user_status(cur: duckdb.DuckDBPyConnection, query: UserQuery, now: dt.
 
 
 def list_user_status(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     query: UserQuery,
     now: dt.datetime,
     limit: int = 50,
@@ -244,7 +186,7 @@ def list_user_status(
 
 
 def iter_user_status(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     query: UserQuery,
     now: dt.datetime,
     limit: int,
@@ -257,7 +199,7 @@ def iter_user_status(
         yield from rows
 
 
-def get_overview(cur: duckdb.DuckDBPyConnection, now: dt.datetime, codes_low_at: int) -> Overview:
+def get_overview(cur: Cursor, now: dt.datetime, codes_low_at: int) -> Overview:
     row = cur.execute(
         f"""{_ALL}
         SELECT count(*),
@@ -275,84 +217,9 @@ def get_overview(cur: duckdb.DuckDBPyConnection, now: dt.datetime, codes_low_at:
     return Overview(*(int(v) for v in row))
 
 
-def count_events_by_day(
-    cur: duckdb.DuckDBPyConnection, event_names: Sequence[str], start: dt.datetime
-) -> list[tuple[dt.date, int]]:
-    """How many of these events happened on each UTC day since start (days with none left out)."""
-    rows = cur.execute(
-        "SELECT CAST(occurred_at AS DATE) AS day, count(*) FROM audit"
-        f" WHERE {_in('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
-        [*event_names, start],
-    ).fetchall()
-    return [(r[0], int(r[1])) for r in rows]
+# Explore works on copies: these return Arrow tables of secret-free columns only.
 
 
-def _audit_where(query: AuditQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    person = query.person.strip().lower()
-    if person:
-        # Two indexed lookups (migration 0002) instead of one OR that scans the whole trail.
-        clauses.append(
-            "id IN (SELECT id FROM audit WHERE subject = ?"
-            " UNION SELECT id FROM audit WHERE actor = ?)"
-        )
-        params += [person, person]
-    if query.events:
-        clauses.append(_in("event", query.events))
-        params += list(query.events)
-    if query.start is not None:
-        clauses.append("occurred_at >= ?")
-        params.append(query.start)
-    if query.end is not None:
-        clauses.append("occurred_at < ?")
-        params.append(query.end)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-_AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
-_AUDIT_ORDER = " ORDER BY occurred_at DESC, id DESC"
-
-
-def count_audit(cur: duckdb.DuckDBPyConnection, query: AuditQuery) -> int:
-    where, params = _audit_where(query)
-    row = cur.execute("SELECT count(*) FROM audit" + where, params).fetchone()
-    return int(row[0]) if row else 0
-
-
-def list_audit(
-    cur: duckdb.DuckDBPyConnection, query: AuditQuery, limit: int = 50, offset: int = 0
-) -> list[AuditEvent]:
-    """One page of the audit trail, newest first."""
-    where, params = _audit_where(query)
-    rows = cur.execute(
-        _AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ? OFFSET ?", [*params, limit, offset]
-    ).fetchall()
-    return [AuditEvent(*r) for r in rows]
-
-
-def iter_audit(
-    cur: duckdb.DuckDBPyConnection, query: AuditQuery, limit: int, batch: int = 10_000
-) -> Iterator[tuple[Any, ...]]:
-    """The filtered trail as plain tuples (AUDIT_COLUMNS), newest first, for CSV export."""
-    where, params = _audit_where(query)
-    result = cur.execute(_AUDIT_SELECT + where + _AUDIT_ORDER + " LIMIT ?", [*params, limit])
-    while rows := result.fetchmany(batch):
-        yield from rows
-
-
-# Explore works on copies: these two return Arrow tables of secret-free columns only.
-EXPORT_USER_COLUMNS = tuple(c for c in USER_COLUMNS if c != "id")
-
-
-def select_user_status_table(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> pa.Table:
+def select_user_status_table(cur: Cursor, now: dt.datetime) -> pa.Table:
     columns = ", ".join(EXPORT_USER_COLUMNS)
-    sql = f"{_ALL} SELECT {columns} FROM user_status ORDER BY username"
-    cur.complete()  # DuckDB 2 refuses sql() while an earlier execute() result is unread
-    return cur.sql(sql, params=[now]).to_arrow_table()
-
-
-def select_audit_table(cur: duckdb.DuckDBPyConnection, start: dt.datetime) -> pa.Table:
-    sql = _AUDIT_SELECT + " WHERE occurred_at >= ? ORDER BY occurred_at, id"
-    cur.complete()
-    return cur.sql(sql, params=[start]).to_arrow_table()
+    return cur.arrow(f"{_ALL} SELECT {columns} FROM user_status ORDER BY username", [now])

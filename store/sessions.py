@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import duckdb
-
 from portal.models import BrowserSession
+from store.database import Cursor
 
 _COLUMNS = (
     "id, user_id, browser_hash, created_at, last_seen_at, second_factor_at, user_agent, source,"
@@ -20,7 +19,7 @@ def _session(row: tuple[Any, ...] | None) -> BrowserSession | None:
 
 
 def insert_session(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     session_id: str,
     user_id: int,
     ticket_hash: str,
@@ -48,7 +47,7 @@ def insert_session(
 
 
 def update_redeem_ticket(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     ticket_hash: str,
     browser_hash: str,
     token_hash: str,
@@ -65,18 +64,18 @@ def update_redeem_ticket(
     return str(row[0]) if row else None
 
 
-def get_session(cur: duckdb.DuckDBPyConnection, session_id: str) -> BrowserSession | None:
+def get_session(cur: Cursor, session_id: str) -> BrowserSession | None:
     return _session(
         cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", [session_id]).fetchone()
     )
 
 
-def get_session_by_token(cur: duckdb.DuckDBPyConnection, token_hash: str) -> BrowserSession | None:
+def get_session_by_token(cur: Cursor, token_hash: str) -> BrowserSession | None:
     row = cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE token_hash = ?", [token_hash])
     return _session(row.fetchone())
 
 
-def list_sessions(cur: duckdb.DuckDBPyConnection, user_id: int) -> list[BrowserSession]:
+def list_sessions(cur: Cursor, user_id: int) -> list[BrowserSession]:
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM sessions WHERE user_id = ? AND ended_at IS NULL"
         " AND token_hash IS NOT NULL ORDER BY last_seen_at DESC",
@@ -85,17 +84,11 @@ def list_sessions(cur: duckdb.DuckDBPyConnection, user_id: int) -> list[BrowserS
     return [s for s in map(_session, rows) if s is not None]
 
 
-def update_last_seen(cur: duckdb.DuckDBPyConnection, session_id: str, now: dt.datetime) -> None:
+def update_last_seen(cur: Cursor, session_id: str, now: dt.datetime) -> None:
     cur.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [now, session_id])
 
 
-def update_second_factor(cur: duckdb.DuckDBPyConnection, session_id: str, at: dt.datetime) -> None:
-    cur.execute("UPDATE sessions SET second_factor_at = ? WHERE id = ?", [at, session_id])
-
-
-def update_end(
-    cur: duckdb.DuckDBPyConnection, session_id: str, now: dt.datetime, reason: str
-) -> bool:
+def update_end(cur: Cursor, session_id: str, now: dt.datetime, reason: str) -> bool:
     row = cur.execute(
         "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"
         " RETURNING id",
@@ -105,7 +98,7 @@ def update_end(
 
 
 def update_end_all(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     user_id: int,
     now: dt.datetime,
     reason: str,

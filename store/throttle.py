@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import duckdb
+from store.database import Cursor
 
 KEY_META = "throttle_key"  # meta row: the HMAC key, encrypted with the portal's cipher
 
@@ -52,7 +52,7 @@ RETURNING failures
 
 
 def insert_attempt(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     key: str,
     scope: str,
     user_id: int | None,
@@ -68,7 +68,7 @@ def insert_attempt(
     return int(row[0]) if row else None
 
 
-def get_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> Counter | None:
+def get_throttle(cur: Cursor, key: str) -> Counter | None:
     row = cur.execute(
         "SELECT key, scope, user_id, failures, last_failure_at, expires_at, locked_until"
         " FROM throttle WHERE key = ?",
@@ -77,13 +77,13 @@ def get_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> Counter | None:
     return Counter(*row) if row else None
 
 
-def update_release(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+def update_release(cur: Cursor, key: str) -> None:
     """Take back one counted attempt (it turned out right)."""
     # Only `key = ?` in the WHERE: DuckDB then uses the primary-key index (measured in bench/).
     cur.execute("UPDATE throttle SET failures = greatest(failures - 1, 0) WHERE key = ?", [key])
 
 
-def update_lock(cur: duckdb.DuckDBPyConnection, key: str, limit: int) -> dt.datetime | None:
+def update_lock(cur: Cursor, key: str, limit: int) -> dt.datetime | None:
     """Lock a row that reached the limit, to the end of its window: until when, or None."""
     row = cur.execute(
         "UPDATE throttle SET locked_until = expires_at"
@@ -94,7 +94,7 @@ def update_lock(cur: duckdb.DuckDBPyConnection, key: str, limit: int) -> dt.date
 
 
 def insert_lock(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     key: str,
     user_id: int,
     failures: int,
@@ -112,32 +112,32 @@ def insert_lock(
     )
 
 
-def delete_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+def delete_throttle(cur: Cursor, key: str) -> None:
     cur.execute("DELETE FROM throttle WHERE key = ?", [key])
 
 
-def delete_user_throttle(cur: duckdb.DuckDBPyConnection, user_id: int) -> int:
+def delete_user_throttle(cur: Cursor, user_id: int) -> int:
     """Forget every counter of one account (every address); how many rows went."""
     return len(
         cur.execute("DELETE FROM throttle WHERE user_id = ? RETURNING key", [user_id]).fetchall()
     )
 
 
-def delete_stale(cur: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
+def delete_stale(cur: Cursor, now: dt.datetime) -> None:
     """Prune rows whose window ended: they would start afresh anyway."""
     cur.execute("DELETE FROM throttle WHERE expires_at <= ?", [now])
 
 
-def delete_all_throttle(cur: duckdb.DuckDBPyConnection) -> None:
+def delete_all_throttle(cur: Cursor) -> None:
     cur.execute("DELETE FROM throttle")
 
 
-def get_key_blob(cur: duckdb.DuckDBPyConnection) -> bytes | None:
+def get_key_blob(cur: Cursor) -> bytes | None:
     row = cur.execute("SELECT value FROM meta WHERE key = ?", [KEY_META]).fetchone()
     return bytes(row[0]) if row else None
 
 
-def insert_key_blob(cur: duckdb.DuckDBPyConnection, blob: bytes) -> None:
+def insert_key_blob(cur: Cursor, blob: bytes) -> None:
     """Store the encrypted HMAC key unless another process stored one first (theirs wins)."""
     cur.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import duckdb
-
 from portal.models import Role, User
+from store.database import Cursor
 
 _COLUMNS = (
     "id, username, display_name, role, password_hash, disabled, created_at, last_sign_in_at,"
@@ -33,16 +32,16 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
     )
 
 
-def count_users(cur: duckdb.DuckDBPyConnection) -> int:
+def count_users(cur: Cursor) -> int:
     row = cur.execute("SELECT count(*) FROM users").fetchone()
     return int(row[0]) if row else 0
 
 
-def get_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
+def get_user(cur: Cursor, user_id: int) -> User | None:
     return _user(cur.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone())
 
 
-def lock_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
+def lock_user(cur: Cursor, user_id: int) -> User | None:
     """The account, row-locked for the rest of the transaction (a no-op UPDATE takes the lock).
 
     Every check-then-act on one person's 2FA starts here, so two requests for the same person
@@ -52,18 +51,18 @@ def lock_user(cur: duckdb.DuckDBPyConnection, user_id: int) -> User | None:
     return get_user(cur, user_id)
 
 
-def get_user_by_username(cur: duckdb.DuckDBPyConnection, username: str) -> User | None:
+def get_user_by_username(cur: Cursor, username: str) -> User | None:
     row = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", [username]).fetchone()
     return _user(row)
 
 
-def list_users(cur: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[User]:
+def list_users(cur: Cursor, limit: int = 1000) -> list[User]:
     rows = cur.execute(f"SELECT {_COLUMNS} FROM users ORDER BY username LIMIT ?", [limit])
     return [u for u in map(_user, rows.fetchall()) if u is not None]
 
 
 def insert_user(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     username: str,
     display_name: str,
     role: Role,
@@ -79,20 +78,20 @@ def insert_user(
     return int(row[0])
 
 
-def update_last_sign_in(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> None:
+def update_last_sign_in(cur: Cursor, user_id: int, now: dt.datetime) -> None:
     cur.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [now, user_id])
 
 
-def update_password(cur: duckdb.DuckDBPyConnection, user_id: int, password_hash: str) -> None:
+def update_password(cur: Cursor, user_id: int, password_hash: str) -> None:
     cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
 
 
-def update_disabled(cur: duckdb.DuckDBPyConnection, user_id: int, disabled: bool) -> None:
+def update_disabled(cur: Cursor, user_id: int, disabled: bool) -> None:
     cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
 
 
 def update_reset_grant(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     user_id: int,
     granted_at: dt.datetime | None,
     expires_at: dt.datetime | None,
@@ -105,7 +104,7 @@ def update_reset_grant(
     )
 
 
-def consume_reset_grant(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> bool:
+def consume_reset_grant(cur: Cursor, user_id: int, now: dt.datetime) -> bool:
     """Use an open grant once: a single conditional UPDATE, so two sessions cannot both use it."""
     row = cur.execute(
         "UPDATE users SET reset_expires_at = NULL WHERE id = ? AND reset_expires_at > ?"
@@ -115,19 +114,19 @@ def consume_reset_grant(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.da
     return row is not None
 
 
-def get_notices_seen_at(cur: duckdb.DuckDBPyConnection, user_id: int) -> dt.datetime | None:
+def get_notices_seen_at(cur: Cursor, user_id: int) -> dt.datetime | None:
     row = cur.execute("SELECT notices_seen_at FROM users WHERE id = ?", [user_id]).fetchone()
     return row[0] if row else None
 
 
-def update_notices_seen_at(cur: duckdb.DuckDBPyConnection, user_id: int, now: dt.datetime) -> None:
+def update_notices_seen_at(cur: Cursor, user_id: int, now: dt.datetime) -> None:
     cur.execute("UPDATE users SET notices_seen_at = ? WHERE id = ?", [now, user_id])
 
 
-def get_email(cur: duckdb.DuckDBPyConnection, user_id: int) -> str | None:
+def get_email(cur: Cursor, user_id: int) -> str | None:
     row = cur.execute("SELECT email FROM users WHERE id = ?", [user_id]).fetchone()
     return row[0] if row and row[0] else None
 
 
-def update_email(cur: duckdb.DuckDBPyConnection, user_id: int, email: str | None) -> None:
+def update_email(cur: Cursor, user_id: int, email: str | None) -> None:
     cur.execute("UPDATE users SET email = ? WHERE id = ?", [email, user_id])

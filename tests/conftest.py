@@ -15,6 +15,7 @@ from portal.context import Portal, open_portal
 from portal.models import Identity, Role
 from portal.settings import Settings
 from portal.twofactor import enrolment, totp
+from portal.ui.resources import use_portal
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -39,12 +40,25 @@ def settings(tmp_path: Path) -> Settings:
 def portal(settings: Settings, clock: FixedClock) -> Iterator[Portal]:
     p = open_portal(settings, clock)
     yield p
+    use_portal(None)  # an AppTest may have been handed this Portal
     p.db.close()
+
+
+@pytest.fixture
+def p(portal: Portal) -> Portal:
+    """The short name the service tests use."""
+    return portal
+
+
+@pytest.fixture
+def boss(portal: Portal) -> Identity:
+    """A security manager, signed in with the password (2FA off)."""
+    return add_user(portal, "boss", Role.SECURITY_MANAGER, "Bea Boss")
 
 
 def add_user(p: Portal, name: str, role: Role = Role.USER, display: str = "") -> Identity:
     """Create an account and sign it in with its password (2FA off)."""
-    accounts.create_user(p, None, name, PASSWORD, role, display_name=display)
+    accounts.create_account(p, None, name, PASSWORD, role, display_name=display)
     result = accounts.sign_in_password(p, name, PASSWORD, "test")
     assert result.identity is not None
     return result.identity

@@ -7,12 +7,11 @@ import datetime as dt
 import enum
 from typing import NoReturn
 
-import duckdb
-
 from portal import events, validate
 from portal.access import passwords, throttle
 from portal.context import Portal
 from portal.errors import (
+    ConstraintViolation,
     InvalidCredentials,
     InvalidInput,
     PermissionDenied,
@@ -20,6 +19,7 @@ from portal.errors import (
     UsernameTaken,
 )
 from portal.models import FactorStatus, Identity, Role, User
+from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import sessions as session_store
@@ -41,6 +41,7 @@ class PasswordOk:
     user: User
     next: Next
     identity: Identity | None
+    password_at: dt.datetime  # when the password was found correct (the code step's deadline)
 
 
 def needs_first_run(p: Portal) -> bool:
@@ -65,7 +66,7 @@ def create_first_manager(
     return user
 
 
-def create_user(
+def create_account(
     p: Portal,
     actor: Identity | None,
     username: str,
@@ -96,12 +97,10 @@ def create_user(
     return user
 
 
-def _insert(
-    p: Portal, cur: duckdb.DuckDBPyConnection, name: str, shown: str, role: Role, hashed: str
-) -> User:
+def _insert(p: Portal, cur: Cursor, name: str, shown: str, role: Role, hashed: str) -> User:
     try:
         user_id = user_store.insert_user(cur, name, shown, role, hashed, p.now())
-    except duckdb.ConstraintException as exc:
+    except ConstraintViolation as exc:
         raise UsernameTaken() from exc
     user = user_store.get_user(cur, user_id)
     assert user is not None
@@ -114,6 +113,31 @@ def _check_new_password(password: str, confirm: str, username: str) -> None:
     passwords.check_policy(password, username)
 
 
+def recheck_password(
+    p: Portal, identity: Identity, password: str, source: str, wrong: str, audit: str = ""
+) -> None:
+    """The signed-in person's password again, throttled like a sign-in; InvalidCredentials(wrong).
+
+    With `audit`, a wrong password is also written to the audit trail with that detail.
+    """
+    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
+        user = user_store.get_user(cur, identity.user_id)
+        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
+    if user is None or not passwords.check_password(
+        password[: passwords.MAX_CHARS], user.password_hash
+    ):
+        with p.db.write() as cur:
+            throttle.record_failure(p, cur, attempt, source)
+            if audit:
+                name = identity.username
+                audit_store.insert_event(
+                    cur, p.now(), events.SIGN_IN_FAILED, name, name, source, audit
+                )
+        raise InvalidCredentials(wrong)
+    with p.db.write() as cur:
+        throttle.release(cur, attempt)
+
+
 def change_password(
     p: Portal,
     identity: Identity,
@@ -124,15 +148,7 @@ def change_password(
     keep_session: str | None = None,
 ) -> None:
     """A new password (policy-checked); every other session of the person ends."""
-    with p.db.write() as cur:
-        user = user_store.get_user(cur, identity.user_id)
-        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
-    if user is None or not passwords.check_password(current[:1024], user.password_hash):
-        with p.db.write() as cur:
-            throttle.record_failure(p, cur, attempt, source)
-        raise InvalidCredentials("Your current password is not correct.")
-    with p.db.write() as cur:
-        throttle.release(cur, attempt)
+    recheck_password(p, identity, current, source, "Your current password is not correct.")
     _check_new_password(new, confirm, identity.username)
     if new == current:
         raise InvalidInput("The new password must differ from the current one.")
@@ -147,7 +163,7 @@ def change_password(
         )
 
 
-def list_users(p: Portal) -> list[User]:
+def all_accounts(p: Portal) -> list[User]:
     with p.db.read() as cur:
         return user_store.list_users(cur)
 
@@ -161,10 +177,10 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
         user = user_store.get_user_by_username(cur, subject)
         attempt = throttle.reserve(p, cur, subject, user.id if user else None, source)
     if user is None:
-        throttle.check_unknown(p, password[:1024])
+        throttle.check_unknown(p, password[: passwords.MAX_CHARS])
         password_ok = False
     else:
-        password_ok = passwords.check_password(password[:1024], user.password_hash)
+        password_ok = passwords.check_password(password[: passwords.MAX_CHARS], user.password_hash)
     if user is None or not password_ok or user.disabled:
         _sign_in_failed(p, attempt, user, password_ok, source)
     with p.db.write() as cur:
@@ -173,14 +189,15 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     with p.db.read() as cur:
         active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
     if user.reset_open(now):
-        return PasswordOk(user, Next.WIZARD, use_reset_grant(p, user, source))
+        return PasswordOk(user, Next.WIZARD, use_reset_grant(p, user, source), now)
     if user.reset_expires_at is not None and active is None:
         raise InvalidCredentials(
             "Your two-factor reset has expired. Ask your security manager for a new one."
         )
     if active is not None:
-        return PasswordOk(user, Next.CODE, None)
-    return PasswordOk(user, Next.DONE, complete_sign_in(p, user, source, second_factor=False))
+        return PasswordOk(user, Next.CODE, None, now)
+    signed_in = complete_sign_in(p, user, source, second_factor=False)
+    return PasswordOk(user, Next.DONE, signed_in, now)
 
 
 def _sign_in_failed(

@@ -11,6 +11,7 @@ from portal.errors import WeakPassword
 
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) anything longer
+MAX_CHARS = 1024  # a password field's max_chars; services cut longer input before checking it
 
 
 @functools.cache

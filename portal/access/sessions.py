@@ -16,7 +16,7 @@ from collections.abc import Callable
 from portal import events
 from portal.access.accounts import identity_for
 from portal.context import Portal
-from portal.errors import PortalError
+from portal.errors import SessionRefused
 from portal.models import BrowserSession, Identity
 from store import audit as audit_store
 from store import sessions as session_store
@@ -26,12 +26,6 @@ SESSION_COOKIE = "portal_session"
 BROWSER_COOKIE = "portal_browser"
 TICKET_SECONDS = 60
 TOUCH_SECONDS = 30  # write last_seen at most this often
-
-
-class SessionRefused(PortalError):
-    """A ticket or session cookie that is unknown, used, expired, ended or from another browser."""
-
-    message = "This sign-in link is no longer valid. Please sign in again."
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,15 +20,13 @@ import threading
 import time
 import weakref
 
-import duckdb
-
 from portal import events
 from portal.access import passwords
 from portal.context import Portal
 from portal.errors import Throttled
+from store import Cursor, Database
 from store import audit as audit_store
 from store import throttle as throttle_store
-from store.db import Database
 
 ACCOUNT, ADDRESS = "account", "address"
 _KEY_CONTEXT = "throttle-hmac-key"
@@ -62,9 +60,7 @@ def account_limit(p: Portal) -> int:
     return max(p.settings.lockout_account_after, p.settings.lockout_after)
 
 
-def reserve(
-    p: Portal, cur: duckdb.DuckDBPyConnection, name: str, user_id: int | None, source: str
-) -> Attempt:
+def reserve(p: Portal, cur: Cursor, name: str, user_id: int | None, source: str) -> Attempt:
     """Count this attempt before it is checked; Throttled (nothing counted) if it must wait."""
     s, now = p.settings, p.now()
     address_key, account_key = _key(p, ADDRESS, name, source), _key(p, ACCOUNT, name)
@@ -86,7 +82,7 @@ def reserve(
     return Attempt(username, address_key, account_key, at_address, anywhere)
 
 
-def _refusal(p: Portal, cur: duckdb.DuckDBPyConnection, key: str, limit: int) -> Throttled:
+def _refusal(p: Portal, cur: Cursor, key: str, limit: int) -> Throttled:
     now, s = p.now(), p.settings
     row = throttle_store.get_throttle(cur, key)
     if row is None:
@@ -97,9 +93,7 @@ def _refusal(p: Portal, cur: duckdb.DuckDBPyConnection, key: str, limit: int) ->
     return Throttled((row.last_failure_at + dt.timedelta(seconds=delay) - now).total_seconds())
 
 
-def record_failure(
-    p: Portal, cur: duckdb.DuckDBPyConnection, attempt: Attempt, source: str
-) -> None:
+def record_failure(p: Portal, cur: Cursor, attempt: Attempt, source: str) -> None:
     """The attempt was wrong: it stays counted; lock (and audit) what reached its limit."""
     limits = (
         (attempt.address_key, attempt.address_failures, p.settings.lockout_after, "this address"),
@@ -120,26 +114,24 @@ def _until(instant: dt.datetime) -> str:
     return f"locked until {instant:%Y-%m-%d %H:%M} UTC"
 
 
-def release(cur: duckdb.DuckDBPyConnection, attempt: Attempt) -> None:
+def release(cur: Cursor, attempt: Attempt) -> None:
     """The attempt was right: take it back from both counters."""
     throttle_store.update_release(cur, attempt.address_key)
     throttle_store.update_release(cur, attempt.account_key)
 
 
-def clear(p: Portal, cur: duckdb.DuckDBPyConnection, username: str, source: str) -> None:
+def clear(p: Portal, cur: Cursor, username: str, source: str) -> None:
     """A finished sign-in: forget this address's and the account's count (other addresses stay)."""
     throttle_store.delete_throttle(cur, _key(p, ADDRESS, username, source))
     throttle_store.delete_throttle(cur, _key(p, ACCOUNT, username))
 
 
-def clear_account(cur: duckdb.DuckDBPyConnection, user_id: int) -> bool:
+def clear_account(cur: Cursor, user_id: int) -> bool:
     """A manager's unlock: forget every counter of the account; False if there was none."""
     return throttle_store.delete_user_throttle(cur, user_id) > 0
 
 
-def lock_out(
-    p: Portal, cur: duckdb.DuckDBPyConnection, user_id: int, username: str, source: str
-) -> None:
+def lock_out(p: Portal, cur: Cursor, user_id: int, username: str, source: str) -> None:
     """Lock the whole account now, as `account_limit` failures would (demo seeding)."""
     now, failures = p.now(), account_limit(p)
     until = now + dt.timedelta(minutes=p.settings.lockout_minutes)

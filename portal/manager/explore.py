@@ -24,7 +24,7 @@ import pandas as pd
 
 from portal import events
 from portal.context import Portal
-from portal.manager.actions import require_manager
+from portal.manager.guard import require_manager
 from portal.manager.sandbox import (
     MAX_BYTES,
     MAX_ROWS,
@@ -36,6 +36,7 @@ from portal.manager.sandbox import (
     check_sql,
 )
 from portal.models import Identity
+from store import audit as audit_store
 from store import reports
 
 __all__ = [
@@ -117,7 +118,7 @@ def open_sandbox(p: Portal, actor: Identity) -> Sandbox:
     with p.db.read() as cur:
         require_manager(p, cur, actor)
         users = reports.select_user_status_table(cur, now)
-        audit = reports.select_audit_table(cur, since)
+        audit = audit_store.select_audit_table(cur, since)
     return Sandbox(now, {"user_status": users, "audit": audit})
 
 

@@ -20,11 +20,11 @@ from portal.errors import (
 )
 from portal.models import Factor, FactorStatus, Identity, User
 from portal.twofactor import backup_codes, totp
-from portal.twofactor.second_factor import decrypt_code, encrypt_code, is_fresh, secret_of
+from portal.twofactor.second_factor import is_fresh, secret_of
+from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
-from store.db import Cursor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +116,7 @@ def verify(
     p: Portal, identity: Identity, code: str, source: str, factor_id: int | None = None
 ) -> None:
     """Check a code against the pending key; a near miss explains the phone's clock."""
-    cleaned = backup_codes.normalise_totp(code[:64])
+    cleaned = totp.normalise(code[:64])
     if not totp.is_code(cleaned):
         raise InvalidInput(f"Enter the {totp.DIGITS}-digit code shown in your authenticator app.")
     now = p.now()
@@ -151,11 +151,8 @@ def issue_codes(p: Portal, identity: Identity, factor_id: int | None = None) -> 
             raise InvalidState("Verify a code from your app first.")
         existing = factor_store.list_backup_codes(cur, factor.id)
         if existing:
-            return [decrypt_code(p, identity.user_id, c.code_enc) for c in existing]
-        codes = backup_codes.generate(p.settings.backup_code_count)
-        blobs = [encrypt_code(p, identity.user_id, c) for c in codes]
-        factor_store.insert_backup_codes(cur, identity.user_id, factor.id, blobs, p.now())
-    return codes
+            return [backup_codes.decrypt(p, identity.user_id, c.code_enc) for c in existing]
+        return backup_codes.issue(p, cur, identity.user_id, factor.id)
 
 
 def finish(p: Portal, identity: Identity, source: str, factor_id: int | None = None) -> Identity:

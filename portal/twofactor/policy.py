@@ -14,12 +14,11 @@ import dataclasses
 import datetime as dt
 import math
 
-import duckdb
-
 from portal.context import Portal
-from portal.errors import PermissionDenied, PortalError
+from portal.errors import PermissionDenied, PolicySettingError, TwoFactorRequired
 from portal.models import FactorStatus, Identity, Role
 from portal.settings import Settings
+from store import Cursor
 from store import factors as factor_store
 from store import meta as meta_store
 from store import users as user_store
@@ -28,19 +27,6 @@ NONE, ALL, MANAGERS = "none", "all", "managers"
 MODES = (NONE, ALL, MANAGERS)
 WIZARD_PAGE = "two_factor"
 SINCE_KEY = "require_2fa_since:"  # + "users" or "managers": when the policy first covered them
-
-
-class PolicySettingError(PortalError, ValueError):
-    """The require_2fa or require_2fa_grace_days setting has a value the portal does not know."""
-
-
-class TwoFactorRequired(PermissionDenied):
-    """The policy requires 2FA and the person has not set it up (in time)."""
-
-    message = (
-        "Your organisation requires two-factor authentication. Set it up to continue: "
-        "the other pages open once it is on."
-    )
 
 
 MANAGER_MESSAGE = (
@@ -138,7 +124,7 @@ def policy_started(p: Portal) -> dict[str, dt.datetime | None]:
     return found
 
 
-def _since(cur: duckdb.DuckDBPyConnection, audience: str) -> dt.datetime | None:
+def _since(cur: Cursor, audience: str) -> dt.datetime | None:
     raw = meta_store.get_meta(cur, SINCE_KEY + audience)
     return dt.datetime.fromisoformat(raw.decode()) if raw else None
 
@@ -182,7 +168,7 @@ def require_enrolled_manager(p: Portal, identity: Identity) -> None:
         check_manager(p, cur, identity)
 
 
-def check_manager(p: Portal, cur: duckdb.DuckDBPyConnection, identity: Identity) -> None:
+def check_manager(p: Portal, cur: Cursor, identity: Identity) -> None:
     """require_enrolled_manager() inside a cursor the caller already holds."""
     covered = applies_to(p.settings, Role.SECURITY_MANAGER)  # a bad setting fails first
     user = user_store.get_user(cur, identity.user_id)

@@ -6,8 +6,6 @@ import dataclasses
 import datetime as dt
 import secrets
 
-import duckdb
-
 from portal import events
 from portal.access import throttle
 from portal.access.accounts import complete_sign_in, identity_for
@@ -15,6 +13,7 @@ from portal.context import Portal
 from portal.errors import InvalidCode, InvalidCredentials, InvalidInput, StepUpRequired
 from portal.models import Factor, FactorStatus, Identity, User
 from portal.twofactor import backup_codes, totp
+from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
@@ -37,14 +36,6 @@ class Verified:
 
 def secret_of(p: Portal, factor: Factor) -> str:
     return p.cipher.decrypt(factor.secret_enc, f"totp:{factor.user_id}").decode()
-
-
-def decrypt_code(p: Portal, user_id: int, blob: bytes) -> str:
-    return p.cipher.decrypt(blob, f"backup:{user_id}").decode()
-
-
-def encrypt_code(p: Portal, user_id: int, code: str) -> bytes:
-    return p.cipher.encrypt(code.encode(), f"backup:{user_id}")
 
 
 def verify_sign_in(
@@ -88,21 +79,34 @@ def _user(p: Portal, user_id: int) -> User:
     return user
 
 
-def _check_second_factor(
-    p: Portal, user: User, code: str, source: str, purpose: str
-) -> tuple[bool, int | None]:
-    """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
+def record_failed_code(
+    cur: Cursor, now: dt.datetime, username: str, source: str, purpose: str, kind: str
+) -> None:
+    """The audit row of a wrong code; no actor, as nobody proved who they are."""
+    detail = f"{purpose}: wrong {kind}"
+    audit_store.insert_event(cur, now, events.CODE_FAILED, None, username, source, detail)
+
+
+def _parse_code(code: str) -> tuple[bool, str]:
+    """Whether the code is a TOTP code, and the code cleaned; InvalidInput if it is neither."""
     if len(code) > MAX_CODE_CHARS:
         raise InvalidInput(CODE_HINT)
-    text = code
-    cleaned = backup_codes.normalise_totp(text)
+    cleaned = totp.normalise(code)
     is_totp = cleaned.isascii() and cleaned.isdigit() and len(cleaned) < backup_codes.LENGTH
     if not cleaned:
         raise InvalidInput("Enter the 6-digit code from your authenticator app.")
     if is_totp and len(cleaned) != totp.DIGITS:
         raise InvalidInput(f"An authenticator code has {totp.DIGITS} digits.")
-    if not is_totp and not backup_codes.looks_like_backup_code(text):
+    if not is_totp and not backup_codes.looks_like_backup_code(code):
         raise InvalidInput(CODE_HINT)
+    return is_totp, cleaned
+
+
+def _check_second_factor(
+    p: Portal, user: User, code: str, source: str, purpose: str
+) -> tuple[bool, int | None]:
+    """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
+    is_totp, cleaned = _parse_code(code)
     with p.db.write() as cur:  # counted first, checked, then released or kept: one transaction
         attempt = throttle.reserve(p, cur, user.username, user.id, source)
         factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
@@ -112,7 +116,7 @@ def _check_second_factor(
         if is_totp:
             ok, kind = _accept_totp(p, cur, factor, cleaned), "authenticator code"
         else:
-            left = _accept_backup_code(p, cur, factor, text)
+            left = _accept_backup_code(p, cur, factor, code)
             ok, kind = left is not None, "backup code"
         name, now = user.username, p.now()
         if ok:
@@ -122,21 +126,18 @@ def _check_second_factor(
                 audit_store.insert_event(cur, now, events.CODE_USED, name, name, source, detail)
         else:
             throttle.record_failure(p, cur, attempt, source)
-            detail = f"{purpose}: wrong {kind}"
-            audit_store.insert_event(cur, now, events.CODE_FAILED, None, name, source, detail)
+            record_failed_code(cur, now, name, source, purpose, kind)
     if not ok:
         raise InvalidCode()
     return left is not None, left
 
 
-def _accept_totp(p: Portal, cur: duckdb.DuckDBPyConnection, factor: Factor, code: str) -> bool:
+def _accept_totp(p: Portal, cur: Cursor, factor: Factor, code: str) -> bool:
     step = totp.match_step(secret_of(p, factor), code, p.now(), p.settings.totp_window)
     return step is not None and factor_store.update_last_step(cur, factor.id, step)
 
 
-def _accept_backup_code(
-    p: Portal, cur: duckdb.DuckDBPyConnection, factor: Factor, text: str
-) -> int | None:
+def _accept_backup_code(p: Portal, cur: Cursor, factor: Factor, text: str) -> int | None:
     """Mark the matching unused code used; return how many remain, or None if none matched."""
     if not backup_codes.looks_like_backup_code(text):
         return None
@@ -144,7 +145,7 @@ def _accept_backup_code(
     codes = factor_store.list_backup_codes(cur, factor.id)
     hit = None
     for code in codes:
-        if secrets.compare_digest(decrypt_code(p, factor.user_id, code.code_enc), wanted):
+        if secrets.compare_digest(backup_codes.decrypt(p, factor.user_id, code.code_enc), wanted):
             hit = code
     if hit is None or hit.used_at is not None:
         return None

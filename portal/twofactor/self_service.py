@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-import duckdb
-
 from portal import events
-from portal.access import passwords, throttle
+from portal.access.accounts import recheck_password
 from portal.context import Portal
-from portal.errors import InvalidCredentials, InvalidInput, InvalidState
+from portal.errors import InvalidInput, InvalidState
 from portal.models import Factor, FactorStatus, Identity
 from portal.twofactor import backup_codes
 from portal.twofactor.enrolment import KeyView, key_view
-from portal.twofactor.second_factor import decrypt_code, encrypt_code, require_fresh
+from portal.twofactor.second_factor import require_fresh
+from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
 from store import sessions as session_store
@@ -43,7 +42,8 @@ def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeVi
         _audit(p, cur, identity, events.CODES_VIEWED, source)
     return [
         CodeView(
-            backup_codes.display(decrypt_code(p, identity.user_id, c.code_enc)), bool(c.used_at)
+            backup_codes.display(backup_codes.decrypt(p, identity.user_id, c.code_enc)),
+            bool(c.used_at),
         )
         for c in codes
     ]
@@ -52,15 +52,13 @@ def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeVi
 def regenerate_backup_codes(p: Portal, identity: Identity, source: str) -> list[str]:
     """New codes for the active key; the old ones stop working at once."""
     require_fresh(p, identity)
-    codes = backup_codes.generate(p.settings.backup_code_count)
-    blobs = [encrypt_code(p, identity.user_id, c) for c in codes]
     with p.db.write() as cur:
         # Re-read under the person's lock: a key replaced or turned off meanwhile gets no codes.
         user_store.lock_user(cur, identity.user_id)
         factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
         if factor is None:
             raise InvalidState("Two-factor authentication is not enabled.")
-        factor_store.insert_backup_codes(cur, identity.user_id, factor.id, blobs, p.now())
+        codes = backup_codes.issue(p, cur, identity.user_id, factor.id)
         _audit(p, cur, identity, events.CODES_REGENERATED, source)
     return codes
 
@@ -91,24 +89,14 @@ def confirm_password(p: Portal, identity: Identity, password: str, source: str) 
     """Re-enter the password (the wizard's first step); returns the identity stamped fresh."""
     if not password:
         raise InvalidInput("Enter your password.")
-    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
-        user = user_store.get_user(cur, identity.user_id)
-        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
-    if user is None or not passwords.check_password(password[:1024], user.password_hash):
-        with p.db.write() as cur:
-            throttle.record_failure(p, cur, attempt, source)
-            audit_store.insert_event(
-                cur,
-                p.now(),
-                events.SIGN_IN_FAILED,
-                identity.username,
-                identity.username,
-                source,
-                "wrong password at re-authentication",
-            )
-        raise InvalidCredentials("That password is not correct.")
-    with p.db.write() as cur:
-        throttle.release(cur, attempt)
+    recheck_password(
+        p,
+        identity,
+        password,
+        source,
+        "That password is not correct.",
+        audit="wrong password at re-authentication",
+    )
     return dataclasses.replace(identity, password_at=p.now())
 
 
@@ -122,7 +110,7 @@ def _active(p: Portal, identity: Identity) -> Factor:
 
 def _audit(
     p: Portal,
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     identity: Identity,
     event: str,
     source: str,

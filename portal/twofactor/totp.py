@@ -19,6 +19,11 @@ def new_secret() -> str:
     return base64.b32encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
 
 
+def normalise(text: str) -> str:
+    """Authenticator codes are often typed as '123 456' or '123-456'."""
+    return "".join(ch for ch in text.strip() if ch not in " -\t")
+
+
 def step_at(instant: dt.datetime) -> int:
     return int(instant.timestamp()) // PERIOD
 
@@ -46,7 +51,7 @@ def match_step(secret: str, code: str, instant: dt.datetime, window: int = 1) ->
         return None
     now_step = step_at(instant)
     hit = None
-    # Check every candidate (no early exit) so timing does not tell which step matched.
+    # Unlike pyotp's verify, no early exit: constant work, so timing tells no step apart.
     for offset in range(-window, window + 1):
         if secrets.compare_digest(code_for_step(secret, now_step + offset), code):
             hit = now_step + offset if hit is None else hit

@@ -9,8 +9,8 @@ from portal.models import Identity
 from portal.twofactor import second_factor, self_service
 from portal.twofactor.enrolment import EnrolmentState
 from portal.ui import state
+from portal.ui.codes import code_grid, download_button
 from portal.ui.widgets import errors_shown, key_panel, source
-from portal.ui.wizard import code_grid, codes_text
 
 OPTIONS = {
     "codes": "View backup codes or generate new ones",
@@ -62,14 +62,7 @@ def codes(portal: Portal, who: Identity) -> None:
     if fresh:
         st.success("New backup codes generated. The old ones no longer work.", icon="✅")
         code_grid(fresh)
-        st.download_button(
-            "Download backup codes (.txt)",
-            data=codes_text(portal, who, fresh),
-            file_name=f"backup-codes-{who.username}.txt",
-            mime="text/plain",
-            key="mg_download",
-            on_click="ignore",
-        )
+        download_button(portal, who, fresh, "mg_download")
         return
     with errors_shown():
         views = self_service.view_backup_codes(portal, who, source())
@@ -102,7 +95,7 @@ def replace(portal: Portal, who: Identity) -> None:
         "new key is verified and you press Finish."
     )
     if st.button("Set up a new key", key="mg_replace_go", type="primary"):
-        st.session_state[state.WIZARD] = state.WizardState(step="intro", replacing=True)
+        st.session_state[state.WIZARD] = state.WizardState(step="intro")
         choose(None)
         st.rerun()
 

@@ -36,9 +36,7 @@ class PendingSignIn:
 @dataclasses.dataclass
 class WizardState:
     step: str = "intro"  # intro -> qr -> verify -> codes -> done
-    reveal_key: bool = False
     verified: bool = False
-    replacing: bool = False
     factor_id: int | None = None  # the pending key this wizard shows; later steps act on it only
 
 

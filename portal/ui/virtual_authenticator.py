@@ -8,7 +8,7 @@ import math
 
 import streamlit as st
 
-from portal import demo
+from portal import demo, demo_codes
 from portal.context import Portal
 from portal.errors import PortalError
 from portal.twofactor import totp
@@ -69,7 +69,7 @@ def _panel(portal: Portal, user_id: int) -> None:
     with st.container(key=PANEL):
         phone_off = bool(st.session_state.get(PHONE_OFF))
         try:
-            entries = demo.authenticator(portal, user_id, phone_off)
+            entries = demo_codes.authenticator(portal, user_id, phone_off)
         except PortalError as exc:
             st.error(str(exc))
             return
@@ -108,7 +108,7 @@ def ring_uri(seconds_left: float, period: int = totp.PERIOD) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def entry_html(entry: demo.AppEntry) -> str:
+def entry_html(entry: demo_codes.AppEntry) -> str:
     """One app entry: label, the code in two groups of three, and the ring beside it."""
     seconds = math.ceil(entry.seconds_left)
     label = html.escape(entry.label + (" (new key)" if entry.pending else ""))

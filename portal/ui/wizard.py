@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from portal.access import passwords
 from portal.context import Portal
 from portal.errors import AlreadyFinished
 from portal.models import Identity
 from portal.twofactor import backup_codes, enrolment, self_service
+from portal.twofactor.enrolment import EnrolmentState, KeyView
 from portal.ui import cookies, state
+from portal.ui.codes import code_grid, download_button
 from portal.ui.widgets import errors_shown, key_panel, source
 
 APPS = [
@@ -41,7 +46,9 @@ def progress(step: str) -> None:
 def password_step(portal: Portal, who: Identity) -> None:
     st.markdown("For your security, please enter your password again to continue.")
     with st.form("wizard_password"):
-        password = st.text_input("Password", type="password", key="wz_password", max_chars=1024)
+        password = st.text_input(
+            "Password", type="password", key="wz_password", max_chars=passwords.MAX_CHARS
+        )
         ok = st.form_submit_button("Continue", type="primary")
     if ok:
         with errors_shown():
@@ -68,17 +75,18 @@ def resume_step(portal: Portal, who: Identity) -> None:
         st.session_state[state.ABANDON_SEEN] = True
     c1, c2 = st.columns(2)
     if c1.button("Resume with the same key", key="wz_resume", type="primary"):
-        with errors_shown():
-            wiz().factor_id = enrolment.resume(portal, who).factor_id
-            st.session_state[REVEAL] = False
-            go("qr")
-            st.rerun()
+        _show_key(lambda: enrolment.resume(portal, who))
     if c2.button("Start over with a new key", key="wz_restart"):
-        with errors_shown():
-            wiz().factor_id = enrolment.start(portal, who, source()).factor_id
-            st.session_state[REVEAL] = False
-            go("qr")
-            st.rerun()
+        _show_key(lambda: enrolment.start(portal, who, source()))
+
+
+def _show_key(key: Callable[[], KeyView]) -> None:
+    """On to the QR step with the key `key()` returns; the later steps act on that key only."""
+    with errors_shown():
+        wiz().factor_id = key().factor_id
+        st.session_state[REVEAL] = False
+        go("qr")
+        st.rerun()
 
 
 def intro_step(portal: Portal, who: Identity) -> None:
@@ -96,11 +104,7 @@ def intro_step(portal: Portal, who: Identity) -> None:
         icon="🕒",
     )
     if st.button("Next", key="wz_next_intro", type="primary"):
-        with errors_shown():
-            wiz().factor_id = enrolment.start(portal, who, source()).factor_id
-            st.session_state[REVEAL] = False
-            go("qr")
-            st.rerun()
+        _show_key(lambda: enrolment.start(portal, who, source()))
 
 
 def qr_step(portal: Portal, who: Identity) -> None:
@@ -150,14 +154,7 @@ def codes_step(portal: Portal, who: Identity) -> None:
             icon="🔐",
         )
         code_grid(codes)
-        st.download_button(
-            "Download backup codes (.txt)",
-            data=codes_text(portal, who, codes),
-            file_name=f"backup-codes-{who.username}.txt",
-            mime="text/plain",
-            key="wz_download",
-            on_click="ignore",
-        )
+        download_button(portal, who, codes, "wz_download")
         stored = st.checkbox("I have stored my backup codes safely", key="wz_stored")
         if st.button("Finish", key="wz_finish", type="primary", disabled=not stored):
             try:
@@ -174,27 +171,63 @@ def codes_step(portal: Portal, who: Identity) -> None:
             st.rerun()
 
 
-def code_grid(codes: list[str], used: list[bool] | None = None) -> None:
-    used = used or [False] * len(codes)
-    lines = [f"~~{c}~~ (used)" if u else f"`{c}`" for c, u in zip(codes, used, strict=True)]
-    left, right = st.columns(2)
-    half = (len(lines) + 1) // 2
-    left.markdown("\n\n".join(lines[:half]))
-    right.markdown("\n\n".join(lines[half:]))
-
-
-def codes_text(portal: Portal, who: Identity, codes: list[str]) -> str:
-    when = portal.now().strftime("%Y-%m-%d %H:%M UTC")
-    body = "\n".join(codes)
-    return (
-        f"{portal.settings.issuer} backup codes for {who.username}\n"
-        f"Created {when}. Each code works once. Keep them safe.\n\n{body}\n"
-    )
-
-
 def done_step() -> None:
     st.success("**Two-factor authentication is on.** You'll be asked for a code at sign-in.")
     st.markdown("Keep your backup codes safe. You can view or replace them here at any time.")
     if st.button("Close", key="wz_close_done", type="primary"):
         st.session_state.pop(state.WIZARD, None)
         st.rerun()
+
+
+STEP_VIEWS = {
+    "resume": resume_step,
+    "intro": intro_step,
+    "qr": qr_step,
+    "verify": verify_step,
+    "codes": codes_step,
+}
+
+
+def render(portal: Portal, who: Identity, status: EnrolmentState, forced: bool) -> None:
+    """The wizard's current step; it starts with the password, unless straight from a reset."""
+    if state.WIZARD not in st.session_state:
+        if not forced:
+            password_step(portal, who)
+            return
+        # Straight from a reset grant: the password was just given at sign-in.
+        st.session_state[state.WIZARD] = state.WizardState(
+            step="resume" if status.pending else "intro"
+        )
+    step = wiz().step
+    progress(step)
+    STEP_VIEWS.get(step, lambda p, w: done_step())(portal, who)
+    if step not in ("done",) and not forced:
+        st.divider()
+        if st.button("Close set-up", key="wz_close", type="tertiary"):
+            st.session_state[state.DIALOG] = "close"
+        if st.session_state.get(state.DIALOG) == "close":
+            close_dialog()
+
+
+def _close() -> None:
+    st.session_state.pop(state.WIZARD, None)
+    st.session_state.pop(state.DIALOG, None)
+    state.flash(
+        st.session_state,
+        "warning",
+        "Set-up was closed before it finished, so two-factor authentication is not on. "
+        "If your app already shows an entry for this portal, you may need to remove it "
+        "before you try again.",
+    )
+
+
+@st.dialog("Close the set-up?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
+def close_dialog() -> None:
+    st.write(
+        "Set-up is **not finished**: two-factor authentication will stay off. If you already "
+        "added this portal to your authenticator app, that entry will not work and may need "
+        "removing before you try again."
+    )
+    c1, c2 = st.columns(2)
+    c1.button("Close set-up", key="wz_close_yes", on_click=_close, type="primary")
+    c2.button("Keep going", key="wz_close_no", on_click=lambda: st.session_state.pop(state.DIALOG))

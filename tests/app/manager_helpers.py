@@ -14,7 +14,7 @@ from portal.clock import FixedClock
 from portal.context import Portal, open_portal
 from portal.settings import Settings
 from portal.ui.resources import use_portal
-from store.db import Database
+from store import Database
 from tests.conftest import PASSWORD, START, add_user, enrol
 
 __all__ = ["PASSWORD", "START", "add_person", "enrol"]

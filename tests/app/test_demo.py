@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import demo
+from portal import demo, demo_codes
 from portal.access import accounts
 from portal.clock import FixedClock
 from portal.context import Portal, open_portal
@@ -65,7 +65,7 @@ def test_the_virtual_authenticators_code_is_accepted_at_sign_in(demo_app):
     assert not CODE.search(" ".join(m.value for m in at.sidebar.markdown))  # nobody signed in
     sign_in(at, "ada", demo.PASSWORD)
     code = shown_code(at)
-    [entry] = demo.authenticator(p, user_id(p, "ada"))
+    [entry] = demo_codes.authenticator(p, user_id(p, "ada"))
     assert code == entry.shown  # the same function, the same stored key
     assert virtual_authenticator.ring_uri(entry.seconds_left) in at.sidebar.markdown[1].value
     enter_code(at, code)

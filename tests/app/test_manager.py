@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,8 +12,8 @@ from portal import events
 from portal.clock import FixedClock
 from portal.context import Portal
 from portal.errors import PermissionDenied
-from portal.manager import actions
-from portal.models import Identity, Role
+from portal.manager import actions, reports
+from portal.models import Identity
 from portal.twofactor import totp
 from portal.ui import state
 from portal.ui.manager import keys
@@ -27,7 +25,6 @@ from tests.app.manager_helpers import (
     add_person,
     bulk_people,
     enrol,
-    make_portal,
     open_manager,
     select_rows,
     sign_in,
@@ -35,24 +32,6 @@ from tests.app.manager_helpers import (
     start_app,
     texts,
 )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def portal(tmp_path: Path, clock: FixedClock) -> Iterator[Portal]:
-    p = make_portal(tmp_path, clock)
-    yield p
-    use_portal(None)
-    p.db.close()
-
-
-@pytest.fixture
-def boss(portal: Portal) -> Identity:
-    return add_person(portal, "boss", Role.SECURITY_MANAGER, "Bea Boss")
 
 
 @pytest.fixture
@@ -109,7 +88,7 @@ def test_plain_user_cannot_reach_the_page_nor_call_the_service(
     with pytest.raises(PermissionDenied):
         actions.grant_reset(portal, plain, [boss.user_id], "take over", "test")
     with pytest.raises(PermissionDenied):
-        actions.list_users(portal, plain, actions.UserQuery())
+        reports.accounts_page(portal, plain, reports.UserQuery())
     assert events.RESET_GRANTED not in trail(portal, "boss")
 
 
@@ -308,7 +287,7 @@ def test_table_pages_in_sql(manager_app: AppTest, portal: Portal) -> None:
     people = bulk_people(portal.db, 120, START)
     enabled = int((people["status"] == "enabled").sum())
     at = manager_app.run()
-    assert len(at.dataframe[0].value) == actions.PAGE_SIZE
+    assert len(at.dataframe[0].value) == reports.PAGE_SIZE
     assert "121 account(s) match · page 1 of 3" in texts(at)
     at.number_input(key=keys.PAGE).set_value(3).run()
     assert len(at.dataframe[0].value) == 21

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from portal.errors import TwoFactorRequired
 from portal.models import Role
 from portal.settings import Settings
 from portal.twofactor import policy, totp
@@ -59,7 +60,7 @@ def test_after_the_grace_only_the_wizard_opens_until_2fa_is_on(app, portal, cloc
     sign_in(app, "alice")
     assert not app.exception
     assert WIZARD_TITLE in texts(app)
-    assert policy.TwoFactorRequired.message in texts(app)
+    assert TwoFactorRequired.message in texts(app)
     with pytest.raises(ValueError, match=NOT_IN_NAVIGATION):
         app.switch_page(page_path("home"))
     finish_wizard(app, clock)

@@ -42,7 +42,7 @@ def say(*words):
 
 
 def enrol_until(name, stop):
-    accounts.create_user(p, None, name, password)
+    accounts.create_account(p, None, name, password)
     who = accounts.sign_in_password(p, name, password, "child").identity
     view = enrolment.start(p, who, "child")
     say("started", name)
@@ -63,7 +63,7 @@ if task in ("verified", "codes"):
     say("waiting")
     time.sleep(600)  # killed here: the wizard is never finished
 elif task == "audit":
-    accounts.create_user(p, None, "alice", password)
+    accounts.create_account(p, None, "alice", password)
     who = accounts.sign_in_password(p, "alice", password, "child").identity
     for i in range(1_000_000):
         accounts.record_sign_out(p, who, f"loop {i}")

@@ -20,7 +20,7 @@ from portal.context import open_portal
 from portal.settings import Settings
 db = sys.argv[1]
 p = open_portal(Settings(db_path=db, bcrypt_rounds=4))
-accounts.create_user(p, None, "alice", sys.argv[2])
+accounts.create_account(p, None, "alice", sys.argv[2])
 folder = os.path.dirname(db)
 print(json.dumps({n: os.stat(os.path.join(folder, n)).st_mode for n in os.listdir(folder)}))
 p.db.close()

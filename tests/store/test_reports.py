@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from store import open_database, reports
-from store.db import Database
-from store.reports import AuditQuery, UserQuery
+from portal.models import AUDIT_COLUMNS, USER_COLUMNS, AuditQuery, Overview, UserQuery, UserRow
+from store import Database, open_database, reports
+from store import audit as audit_store
 from tests.app.manager_helpers import START, bulk_people
+from tests.store.conftest import database_target
 
 N = 100_000
 NOW = START
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, pd.DataFrame]]:
-    db = open_database(tmp_path_factory.mktemp("big") / "big.duckdb")
+def big(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, pd.DataFrame]]:
+    db = open_database(database_target(backend, tmp_path_factory.mktemp("big")))
     expected = bulk_people(db, N, NOW)
     _bulk_audit(db, 50_000)
     yield db, expected
@@ -52,7 +54,7 @@ def count(db: Database, query: UserQuery) -> int:
         return reports.count_user_status(cur, query, NOW)
 
 
-def page(db: Database, query: UserQuery, limit: int = 50, offset: int = 0) -> list[reports.UserRow]:
+def page(db: Database, query: UserQuery, limit: int = 50, offset: int = 0) -> list[UserRow]:
     with db.read() as cur:
         return reports.list_user_status(cur, query, NOW, limit, offset)
 
@@ -195,7 +197,7 @@ def test_export_streams_up_to_the_limit(big: tuple[Database, pd.DataFrame]) -> N
     db, _ = big
     with db.read() as cur:
         rows = list(reports.iter_user_status(cur, UserQuery(), NOW, 25_000, batch=4_000))
-    assert len(rows) == 25_000 and len(rows[0]) == len(reports.USER_COLUMNS)
+    assert len(rows) == 25_000 and len(rows[0]) == len(USER_COLUMNS)
     names = [r[1] for r in rows]
     assert names == sorted(names)
 
@@ -203,25 +205,25 @@ def test_export_streams_up_to_the_limit(big: tuple[Database, pd.DataFrame]) -> N
 def test_audit_filters_page_and_count(big: tuple[Database, pd.DataFrame]) -> None:
     db, _ = big
     with db.read() as cur:
-        assert reports.count_audit(cur, AuditQuery()) == 50_000
+        assert audit_store.count_audit(cur, AuditQuery()) == 50_000
         failed = AuditQuery(events=("sign_in_failed",))
-        assert reports.count_audit(cur, failed) == 10_000
+        assert audit_store.count_audit(cur, failed) == 10_000
         person = AuditQuery(person="BULK0000007")  # subjects cycle through 1000 names
-        assert reports.count_audit(cur, person) == 50
+        assert audit_store.count_audit(cur, person) == 50
         day = AuditQuery(start=NOW - dt.timedelta(days=1), end=NOW)  # minutes 1 ... 1440 ago
-        assert reports.count_audit(cur, day) == 1440
-        newest = reports.list_audit(cur, AuditQuery(), 3)
+        assert audit_store.count_audit(cur, day) == 1440
+        newest = audit_store.list_audit(cur, AuditQuery(), 3)
         assert [e.occurred_at for e in newest] == [NOW - dt.timedelta(minutes=k) for k in range(3)]
-        deep = reports.list_audit(cur, failed, 10, 9_995)
+        deep = audit_store.list_audit(cur, failed, 10, 9_995)
         assert len(deep) == 5 and all(e.event == "sign_in_failed" for e in deep)
-        rows = list(reports.iter_audit(cur, failed, 7))
+        rows = list(audit_store.iter_audit(cur, failed, 7))
         assert len(rows) == 7 and rows[0][1] == NOW
 
 
 def test_events_by_day(big: tuple[Database, pd.DataFrame]) -> None:
     db, _ = big
     with db.read() as cur:
-        days = reports.count_events_by_day(cur, ["sign_in_failed"], NOW - dt.timedelta(days=2))
+        days = audit_store.count_events_by_day(cur, ["sign_in_failed"], NOW - dt.timedelta(days=2))
     assert [d for d, _ in days] == [NOW.date() - dt.timedelta(days=k) for k in (2, 1, 0)]
     assert sum(n for _, n in days) == 2 * 1440 // 5 + 1
 
@@ -230,19 +232,15 @@ def test_explore_copies_hold_no_secret_columns(big: tuple[Database, pd.DataFrame
     db, _ = big
     with db.read() as cur:
         users = reports.select_user_status_table(cur, NOW)
-        audit = reports.select_audit_table(cur, NOW - dt.timedelta(days=1))
+        audit = audit_store.select_audit_table(cur, NOW - dt.timedelta(days=1))
     assert users.num_rows == N and audit.num_rows == 1441
     forbidden = {"password_hash", "secret_enc", "code_enc", "id"}
     assert not forbidden & set(users.column_names)
-    assert set(audit.column_names) == set(reports.AUDIT_COLUMNS)
+    assert set(audit.column_names) == set(AUDIT_COLUMNS)
 
 
-def test_empty_database(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "empty.duckdb")
-    try:
-        with db.read() as cur:
-            assert reports.count_user_status(cur, UserQuery(statuses=("off",)), NOW) == 0
-            assert reports.list_user_status(cur, UserQuery(), NOW) == []
-            assert reports.get_overview(cur, NOW, 3) == reports.Overview(0, 0, 0, 0, 0, 0, 0, 0)
-    finally:
-        db.close()
+def test_empty_database(db: Database) -> None:
+    with db.read() as cur:
+        assert reports.count_user_status(cur, UserQuery(statuses=("off",)), NOW) == 0
+        assert reports.list_user_status(cur, UserQuery(), NOW) == []
+        assert reports.get_overview(cur, NOW, 3) == Overview(0, 0, 0, 0, 0, 0, 0, 0)

@@ -6,8 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,31 +16,13 @@ from portal.access import accounts, throttle
 from portal.clock import FixedClock
 from portal.context import Portal
 from portal.errors import InvalidCredentials, InvalidInput, NotFound, PermissionDenied
-from portal.manager import actions, explore
-from portal.models import AuditEvent, FactorStatus, Identity, Role, TwoFactorStatus
+from portal.manager import actions, explore, reports
+from portal.models import AuditEvent, FactorStatus, Identity, Role, TwoFactorStatus, UserQuery
 from portal.twofactor import totp
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
-from store.reports import UserQuery
-from tests.app.manager_helpers import PASSWORD, START, add_person, enrol, make_portal
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def p(tmp_path: Path, clock: FixedClock) -> Iterator[Portal]:
-    portal = make_portal(tmp_path, clock)
-    yield portal
-    portal.db.close()
-
-
-@pytest.fixture
-def boss(p: Portal) -> Identity:
-    return add_person(p, "boss", Role.SECURITY_MANAGER)
+from tests.app.manager_helpers import PASSWORD, add_person, enrol
 
 
 @pytest.fixture
@@ -129,13 +110,15 @@ ACTIONS: dict[str, Callable[[Portal, Identity, int], Any]] = {
     "deactivate_for": lambda p, who, uid: actions.deactivate_for(p, who, [uid], "why", "t"),
     "set_disabled": lambda p, who, uid: actions.set_disabled(p, who, [uid], True, "why", "t"),
     "clear_lockout": lambda p, who, uid: actions.clear_lockout(p, who, [uid], "why", "t"),
-    "create_user": lambda p, who, uid: actions.create_user(p, who, "newbie", "a long password"),
-    "list_users": lambda p, who, uid: actions.list_users(p, who, UserQuery()),
-    "overview": lambda p, who, uid: actions.overview(p, who),
-    "enrolments_by_day": lambda p, who, uid: actions.enrolments_by_day(p, who),
-    "audit_trail": lambda p, who, uid: actions.audit_trail(p, who, actions.audit_query()),
-    "users_csv": lambda p, who, uid: actions.users_csv(p, who, UserQuery()),
-    "audit_csv": lambda p, who, uid: actions.audit_csv(p, who, actions.audit_query()),
+    "create_account_for": lambda p, who, uid: actions.create_account_for(
+        p, who, "newbie", "a long password"
+    ),
+    "accounts_page": lambda p, who, uid: reports.accounts_page(p, who, UserQuery()),
+    "overview": lambda p, who, uid: reports.overview(p, who),
+    "enrolments_by_day": lambda p, who, uid: reports.enrolments_by_day(p, who),
+    "audit_trail": lambda p, who, uid: reports.audit_trail(p, who, reports.audit_query()),
+    "users_csv": lambda p, who, uid: reports.users_csv(p, who, UserQuery()),
+    "audit_csv": lambda p, who, uid: reports.audit_csv(p, who, reports.audit_query()),
     "explore": lambda p, who, uid: explore.run_cells(p, who, explore.CELLS),
 }
 
@@ -170,7 +153,7 @@ def test_a_manager_changed_since_sign_in_is_refused(
 def test_forged_identity_without_account_is_refused(p: Portal, boss: Identity) -> None:
     ghost = dataclasses.replace(boss, user_id=999_999, username="ghost")
     with pytest.raises(PermissionDenied):
-        actions.overview(p, ghost)
+        reports.overview(p, ghost)
 
 
 def test_deactivate_turns_2fa_off_and_cancels_an_open_reset(
@@ -211,7 +194,7 @@ def test_clear_lockout_ends_a_lockout(
 ) -> None:
     with p.db.write() as cur:  # the whole account, as failures from many addresses would
         throttle.lock_out(p, cur, alice.user_id, "alice", "test")
-    page = actions.list_users(p, boss, UserQuery(locked_only=True))
+    page = reports.accounts_page(p, boss, UserQuery(locked_only=True))
     assert [r.username for r in page.rows] == ["alice"]
     cleared = actions.clear_lockout(p, boss, [alice.user_id, boss.user_id], "called", "test")
     assert [u.username for u in cleared] == ["alice"]  # boss had nothing to clear
@@ -221,14 +204,14 @@ def test_clear_lockout_ends_a_lockout(
 
 
 def test_create_user_by_a_manager(p: Portal, boss: Identity) -> None:
-    made = actions.create_user(p, boss, "Newbie", "a long password", Role.USER, "New Bie")
+    made = actions.create_account_for(p, boss, "Newbie", "a long password", Role.USER, "New Bie")
     assert (made.username, made.display_name) == ("newbie", "New Bie")
     assert (last_event(p, "newbie").actor, last_event(p, "newbie").event) == (
         "boss",
         events.ACCOUNT_CREATED,
     )
     with pytest.raises(InvalidInput, match="do not match"):
-        actions.create_user(p, boss, "other", "a long password", confirm="a long passw0rd")
+        actions.create_account_for(p, boss, "other", "a long password", confirm="a long passw0rd")
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
@@ -256,17 +239,17 @@ def test_overview_and_statuses(p: Portal, clock: FixedClock, boss: Identity) -> 
     enrolment.start(p, half, "test")
     reset = add_person(p, "reset")
     actions.grant_reset(p, boss, [reset.user_id], "why", "test")
-    o = actions.overview(p, boss)
+    o = reports.overview(p, boss)
     assert (o.accounts, o.enabled, o.pending, o.reset_granted, o.off) == (4, 1, 1, 1, 1)
     assert o.codes_low == 0 and o.locked == 0 and o.disabled == 0
-    rows = {r.username: r for r in actions.list_users(p, boss, UserQuery()).rows}
+    rows = {r.username: r for r in reports.accounts_page(p, boss, UserQuery()).rows}
     assert rows["on"].status is TwoFactorStatus.ENABLED
     assert rows["on"].backup_codes_left == p.settings.backup_code_count
     assert rows["half"].status is TwoFactorStatus.PENDING
     assert rows["reset"].status is TwoFactorStatus.RESET_GRANTED
     assert rows["boss"].status is TwoFactorStatus.OFF
     clock.advance(hours=25)  # the grant lapsed unused: off again
-    assert actions.overview(p, boss).reset_granted == 0
+    assert reports.overview(p, boss).reset_granted == 0
 
 
 def test_enrolments_by_day_fills_empty_days(p: Portal, clock: FixedClock, boss: Identity) -> None:
@@ -274,7 +257,7 @@ def test_enrolments_by_day_fills_empty_days(p: Portal, clock: FixedClock, boss: 
     clock.advance(days=2)
     enrol(p, clock, add_person(p, "two"))
     enrol(p, clock, add_person(p, "three"))
-    days = actions.enrolments_by_day(p, boss, 5)
+    days = reports.enrolments_by_day(p, boss, 5)
     assert [d for d, _ in days][-1] == clock.now().date()
     assert [n for _, n in days] == [0, 0, 1, 0, 2]
 
@@ -282,24 +265,24 @@ def test_enrolments_by_day_fills_empty_days(p: Portal, clock: FixedClock, boss: 
 def test_list_users_clamps_the_page(p: Portal, boss: Identity) -> None:
     for k in range(5):
         add_person(p, f"user{k}")
-    page = actions.list_users(p, boss, UserQuery(), page=99, size=2)
+    page = reports.accounts_page(p, boss, UserQuery(), page=99, size=2)
     assert (page.page, page.pages, page.total) == (3, 3, 6)
     assert [r.username for r in page.rows] == ["user3", "user4"]  # boss, user0 ... user4
     with pytest.raises(ValueError):
-        actions.list_users(p, boss, UserQuery(sort="password_hash"))
+        reports.accounts_page(p, boss, UserQuery(sort="password_hash"))
 
 
 def test_audit_query_covers_whole_days(p: Portal, clock: FixedClock, boss: Identity) -> None:
     day = clock.now().date()
-    q = actions.audit_query("Boss", [events.SIGN_IN_OK], day, day)
+    q = reports.audit_query("Boss", [events.SIGN_IN_OK], day, day)
     assert q.start == dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     assert q.end == q.start + dt.timedelta(days=1)
-    assert actions.audit_trail(p, boss, q).total == 1
+    assert reports.audit_trail(p, boss, q).total == 1
     clock.advance(days=1)
     accounts.sign_in_password(p, "boss", PASSWORD, "test")
-    assert actions.audit_trail(p, boss, q).total == 1  # tomorrow's sign-in is outside the range
+    assert reports.audit_trail(p, boss, q).total == 1  # tomorrow's sign-in is outside the range
     with pytest.raises(InvalidInput):
-        actions.audit_query(event_names=["no_such_event"])
+        reports.audit_query(event_names=["no_such_event"])
 
 
 def test_csv_exports_are_newest_first_and_defuse_formulas(
@@ -311,14 +294,14 @@ def test_csv_exports_are_newest_first_and_defuse_formulas(
     clock.advance(minutes=1)
     with pytest.raises(InvalidCredentials):
         accounts.sign_in_password(p, "boss", "wrong password", "@SUM(1)")
-    rows = list(csv.DictReader(io.StringIO(actions.audit_csv(p, boss, actions.audit_query()))))
+    rows = list(csv.DictReader(io.StringIO(reports.audit_csv(p, boss, reports.audit_query()))))
     assert rows[0]["source"] == "'@SUM(1)"
     assert rows[1]["source"].startswith("'=HYPERLINK")
     assert rows[1]["subject"] == ""  # an unknown username is not kept: it may be a password
     assert rows[0]["occurred_at"] == "2026-03-02 09:01:00+00:00"
     for k in range(3):
         add_person(p, f"user{k}")
-    text = actions.users_csv(p, boss, UserQuery(search="user"), limit=2)
+    text = reports.users_csv(p, boss, UserQuery(search="user"), limit=2)
     lines = list(csv.reader(io.StringIO(text)))
     assert lines[0][:3] == ["id", "username", "display_name"]
     assert [line[1] for line in lines[1:]] == ["user0", "user1"]

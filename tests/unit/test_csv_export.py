@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from portal.manager import actions
+from portal.manager import reports
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = [
@@ -33,7 +33,7 @@ HARMLESS = ["alice", "Smith; John", "a, b", "10.0.0.1 Firefox/128", "2026-03-02 
 
 
 def export(values: list[object]) -> str:
-    return actions._csv(["value"], [[v] for v in values])
+    return reports._csv(["value"], [[v] for v in values])
 
 
 def fields(text: str, delimiter: str) -> list[str]:
@@ -61,6 +61,6 @@ def test_hostile_text_round_trips_with_only_the_guard_added() -> None:
 
 def test_every_text_cell_is_quoted_and_numbers_stay_numbers() -> None:
     when = dt.datetime(2026, 3, 2, 9, 1, tzinfo=dt.UTC)
-    text = actions._csv(["id", "name", "left", "at", "none"], [[7, "bob", -1, when, None]])
+    text = reports._csv(["id", "name", "left", "at", "none"], [[7, "bob", -1, when, None]])
     assert text.splitlines()[1] == '7,"bob",-1,"2026-03-02 09:01:00+00:00",""'
     assert text.splitlines()[0] == '"id","name","left","at","none"'

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from portal import cli, demo
+from portal import cli, demo, demo_codes
 from portal.access import accounts, sessions
 from portal.clock import FixedClock
 from portal.context import Portal, open_portal
-from portal.errors import ClockSkew, InvalidState, PermissionDenied, Throttled
+from portal.errors import ClockSkew, InvalidState, NotADemoDatabase, PermissionDenied, Throttled
 from portal.manager import actions
 from portal.models import FactorStatus, Role, User
 from portal.settings import Settings
@@ -89,7 +89,7 @@ def test_the_current_code_signs_in_right_after_seeding(demo_portal):
     # Seeding verified each key with the previous step's code, so "each code works once" does
     # not refuse the code the class sees first.
     ada = user(demo_portal, "ada")
-    [entry] = demo.authenticator(demo_portal, ada.id)
+    [entry] = demo_codes.authenticator(demo_portal, ada.id)
     assert not entry.pending
     verified = second_factor.verify_sign_in(
         demo_portal, ada.id, demo_portal.now(), entry.shown, "test"
@@ -104,26 +104,26 @@ def test_authenticator_computes_codes_from_the_stored_key_like_a_phone(demo_port
         key = factor_store.get_factor(cur, ada.id, FactorStatus.ACTIVE)
     assert key is not None
     secret = second_factor.secret_of(demo_portal, key)
-    [entry] = demo.authenticator(demo_portal, ada.id)
+    [entry] = demo_codes.authenticator(demo_portal, ada.id)
     assert entry.code == totp.code_at(secret, now)
     assert entry.shown == f"{entry.code[:3]} {entry.code[3:]}"
     assert entry.label == "2FA Portal: ada"
     assert entry.seconds_left == totp.seconds_left(now)
-    [off] = demo.authenticator(demo_portal, ada.id, phone_off=True)
+    [off] = demo_codes.authenticator(demo_portal, ada.id, phone_off=True)
     assert off.code == totp.code_at(secret, now + dt.timedelta(minutes=2))
-    [pending] = demo.authenticator(demo_portal, ben.id)
+    [pending] = demo_codes.authenticator(demo_portal, ben.id)
     assert pending.pending
-    assert demo.authenticator(demo_portal, cleo.id) == []
-    assert demo.authenticator(demo_portal, 999_999) == []
+    assert demo_codes.authenticator(demo_portal, cleo.id) == []
+    assert demo_codes.authenticator(demo_portal, 999_999) == []
 
 
 def test_a_phone_two_minutes_off_gets_the_wizards_clock_warning(demo_portal):
     ben = user(demo_portal, "ben")
     who = accounts.identity_for(ben, demo_portal.now(), None)
-    [off] = demo.authenticator(demo_portal, ben.id, phone_off=True)
+    [off] = demo_codes.authenticator(demo_portal, ben.id, phone_off=True)
     with pytest.raises(ClockSkew, match="about 2 minute"):
         enrolment.verify(demo_portal, who, off.shown, "test")
-    [right] = demo.authenticator(demo_portal, ben.id)
+    [right] = demo_codes.authenticator(demo_portal, ben.id)
     enrolment.verify(demo_portal, who, right.shown, "test")
     assert enrolment.state(demo_portal, who).pending_verified
 
@@ -137,7 +137,7 @@ def test_reset_restores_every_state(demo_portal, clock):
     assert accounts.sign_in_password(p, "eve", demo.PASSWORD, "test").next is accounts.Next.WIZARD
     manager = accounts.identity_for(user(p, "manager"), p.now(), p.now())
     actions.clear_lockout(p, manager, [user(p, "dan").id], "class", "test")
-    extra = actions.create_user(p, manager, "zoe", PASSWORD)
+    extra = actions.create_account_for(p, manager, "zoe", PASSWORD)
     ada = accounts.identity_for(user(p, "ada"), p.now(), p.now())
     accounts.change_password(p, ada, demo.PASSWORD, PASSWORD + "!", PASSWORD + "!", "test")
     self_service.deactivate(p, ada, "test")
@@ -177,10 +177,10 @@ def test_reset_is_refused_outside_demo_mode(demo_portal, settings, clock):
     try:
         assert demo.is_demo_database(off)
         assert not demo.demo_mode(off)
-        with pytest.raises(demo.NotADemoDatabase):
+        with pytest.raises(NotADemoDatabase):
             demo.reset(off, accounts.identity_for(user(off, "trainer"), off.now(), None), "test")
-        with pytest.raises(demo.NotADemoDatabase):
-            demo.authenticator(off, user(off, "ada").id)
+        with pytest.raises(NotADemoDatabase):
+            demo_codes.authenticator(off, user(off, "ada").id)
     finally:
         off.db.close()
 
@@ -200,12 +200,12 @@ def test_demo_flag_on_a_real_database_is_refused(real_database, settings, clock)
     p = open_portal(dataclasses.replace(settings, demo=True), clock)
     try:
         assert not demo.is_demo_database(p)
-        with pytest.raises(demo.NotADemoDatabase, match="not a demo database"):
+        with pytest.raises(NotADemoDatabase, match="not a demo database"):
             demo.demo_mode(p)
         alice = user(p, "alice")
-        with pytest.raises(demo.NotADemoDatabase):
-            demo.authenticator(p, alice.id)
-        with pytest.raises(demo.NotADemoDatabase):
+        with pytest.raises(NotADemoDatabase):
+            demo_codes.authenticator(p, alice.id)
+        with pytest.raises(NotADemoDatabase):
             demo.reset(p, accounts.identity_for(alice, p.now(), p.now()), "test")
         # Seeding never turns real data into a demo.
         with pytest.raises(InvalidState, match="empty database"):
@@ -219,7 +219,7 @@ def test_demo_flag_on_a_real_database_is_refused(real_database, settings, clock)
 def test_demo_flag_on_an_empty_database_is_refused_too(settings, clock):
     p = open_portal(dataclasses.replace(settings, demo=True), clock)
     try:
-        with pytest.raises(demo.NotADemoDatabase):
+        with pytest.raises(NotADemoDatabase):
             demo.demo_mode(p)
     finally:
         p.db.close()

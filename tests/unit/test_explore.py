@@ -12,26 +12,9 @@ from portal.clock import FixedClock
 from portal.context import Portal
 from portal.errors import PermissionDenied
 from portal.manager import explore
-from portal.models import Identity, Role
+from portal.models import Identity
 from store import users as user_store
-from tests.app.manager_helpers import START, add_person, enrol, make_portal
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def p(tmp_path: Path, clock: FixedClock) -> Iterator[Portal]:
-    portal = make_portal(tmp_path, clock)
-    yield portal
-    portal.db.close()
-
-
-@pytest.fixture
-def boss(p: Portal) -> Identity:
-    return add_person(p, "boss", Role.SECURITY_MANAGER)
+from tests.app.manager_helpers import add_person, enrol
 
 
 @pytest.fixture

@@ -119,22 +119,22 @@ def test_first_run_refuses_a_bad_password_and_creates_nothing(portal):
 
 def test_a_password_of_exactly_72_bytes_works(portal):
     for n, password in enumerate(["é" * 36, "😀" * 18, "a" * 72]):
-        accounts.create_user(portal, None, f"user{n}", password)
+        accounts.create_account(portal, None, f"user{n}", password)
         assert accounts.sign_in_password(portal, f"user{n}", password, "test").identity
 
 
 def test_sql_in_a_display_name_is_stored_as_text(portal):
     name = "Robert'); DROP TABLE users; --"
-    user = accounts.create_user(portal, None, "bobby", PASSWORD, display_name=name)
+    user = accounts.create_account(portal, None, "bobby", PASSWORD, display_name=name)
     assert user.display_name == name
-    assert [u.username for u in accounts.list_users(portal)] == ["bobby"]
+    assert [u.username for u in accounts.all_accounts(portal)] == ["bobby"]
 
 
 def test_a_bad_display_name_is_refused(portal):
     for name, message in [("x" * LONG, "at most 100"), ("a\x00b", "control characters")]:
         with pytest.raises(InvalidInput, match=message):
-            accounts.create_user(portal, None, "bobby", PASSWORD, display_name=name)
-    assert accounts.list_users(portal) == []
+            accounts.create_account(portal, None, "bobby", PASSWORD, display_name=name)
+    assert accounts.all_accounts(portal) == []
 
 
 # -- sign-in: password ----------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_hostile_passwords_get_the_one_message_and_one_audit_row(portal):
 def test_bytes_past_72_are_not_ignored_at_sign_in(portal):
     """bcrypt only reads 72 bytes: a longer guess that starts with the password must fail."""
     password = "Zq8!" * 18  # exactly 72 bytes
-    accounts.create_user(portal, None, "alice", password)
+    accounts.create_account(portal, None, "alice", password)
     for longer in (password + "x", password + "é", password + "x" * LONG):
         with pytest.raises(InvalidCredentials):
             accounts.sign_in_password(portal, "alice", longer, "test")

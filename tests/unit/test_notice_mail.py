@@ -22,7 +22,7 @@ LINKISH = re.compile(r"(?i)https?|www|evil\.example|\]\(|!\[|[<>\[\]()@`*]")
 def test_notice_mail_drops_links_and_markup_from_the_source(settings, clock, smtp):  # noqa: F811
     port, inbox = smtp
     p = open_portal(dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock)
-    accounts.create_user(p, None, "alice", PASSWORD, email="alice@example.org")
+    accounts.create_account(p, None, "alice", PASSWORD, email="alice@example.org")
     assert notices.send_pending(p) == 0  # starts from now
     who = accounts.sign_in_password(p, "alice", PASSWORD, "t").identity
     _, codes, who = enrol(p, clock, who)

@@ -59,8 +59,8 @@ def test_no_smtp_settings_sends_nothing_and_fails_nothing(portal, clock):
 def test_notices_are_mailed_once_without_any_secret(settings, clock, smtp):
     port, inbox = smtp
     p = open_portal(dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port), clock)
-    accounts.create_user(p, None, "alice", PASSWORD, email="alice@example.org")
-    accounts.create_user(p, None, "bob", PASSWORD)  # no address: nothing sent, nothing fails
+    accounts.create_account(p, None, "alice", PASSWORD, email="alice@example.org")
+    accounts.create_account(p, None, "bob", PASSWORD)  # no address: nothing sent, nothing fails
     assert notices.send_pending(p) == 0  # starts from now: history is not mailed
     who = accounts.sign_in_password(p, "alice", PASSWORD, "t").identity
     bob = accounts.sign_in_password(p, "bob", PASSWORD, "t").identity

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from portal.errors import PermissionDenied, PortalError
+from portal.errors import PermissionDenied, PolicySettingError, PortalError, TwoFactorRequired
 from portal.models import Role
 from portal.twofactor import enrolment, policy, self_service, totp
 from tests.conftest import START, add_user, enrol
@@ -29,23 +29,23 @@ def setting(settings, require_2fa, days=7):
 
 @pytest.mark.parametrize("bad", ["", "yes", "everyone", "manager", "1", "all,managers"])
 def test_an_unknown_setting_is_a_clear_error(settings, bad):
-    with pytest.raises(policy.PolicySettingError, match="use one of none, all, managers"):
+    with pytest.raises(PolicySettingError, match="use one of none, all, managers"):
         policy.mode(setting(settings, bad))
-    assert issubclass(policy.PolicySettingError, ValueError)
-    assert issubclass(policy.PolicySettingError, PortalError)  # the app shows it, no traceback
+    assert issubclass(PolicySettingError, ValueError)
+    assert issubclass(PolicySettingError, PortalError)  # the app shows it, no traceback
 
 
 def test_the_services_refuse_an_unknown_setting_too(portal):
     who = add_user(portal, "alice")
     p = under(portal, "everyone", start=False)
     for check in (policy.requirement, policy.require_enrolled_manager, policy.pages_for):
-        with pytest.raises(policy.PolicySettingError, match="Unknown require_2fa setting"):
+        with pytest.raises(PolicySettingError, match="Unknown require_2fa setting"):
             check(p, who)
 
 
 @pytest.mark.parametrize("days", [-1, 1.5, "7", True])
 def test_a_bad_grace_period_is_a_clear_error(settings, days):
-    with pytest.raises(policy.PolicySettingError, match="whole number of days"):
+    with pytest.raises(PolicySettingError, match="whole number of days"):
         policy.mode(setting(settings, "all", days))
 
 
@@ -78,9 +78,9 @@ def test_grace_ends_exactly_seven_days_after_the_later_start(portal, clock):
     clock.set(START + WEEK)
     need = policy.requirement(p, who)
     assert need.blocked and not need.in_grace and need.days_left(clock.now()) == 0
-    with pytest.raises(policy.TwoFactorRequired, match="requires two-factor authentication"):
+    with pytest.raises(TwoFactorRequired, match="requires two-factor authentication"):
         policy.check_allowed(p, who, "home")
-    with pytest.raises(policy.TwoFactorRequired):
+    with pytest.raises(TwoFactorRequired):
         policy.check_allowed(p, who, "manager")
     assert policy.check_allowed(p, who, "two_factor").blocked
     assert policy.pages_for(p, who) == (["two_factor"], "two_factor")
@@ -173,7 +173,7 @@ def test_the_notice_gives_the_deadline_then_the_block(portal, clock):
         "09 March 2026 09:00 UTC (5 day(s) left)."
     )
     clock.advance(days=5)
-    assert policy.notice(p, policy.requirement(p, who)) == policy.TwoFactorRequired.message
+    assert policy.notice(p, policy.requirement(p, who)) == TwoFactorRequired.message
 
 
 @pytest.mark.parametrize("require_2fa", ["managers", "all"])
@@ -182,13 +182,13 @@ def test_a_manager_needs_2fa_for_the_manager_services_even_in_grace(portal, cloc
     boss = add_user(p, "boss", Role.SECURITY_MANAGER)
     assert policy.requirement(p, boss).in_grace
     assert "manager" in policy.pages_for(p, boss)[0]
-    with pytest.raises(policy.TwoFactorRequired, match="Security managers must have"):
+    with pytest.raises(TwoFactorRequired, match="Security managers must have"):
         policy.require_enrolled_manager(p, boss)
     secret, _, enrolled = enrol(p, clock, boss)
     policy.require_enrolled_manager(p, enrolled)
     # 2FA on, but this session signed in with the password only: sign in again with the code.
     stale = dataclasses.replace(enrolled, second_factor_at=None)
-    with pytest.raises(policy.TwoFactorRequired):
+    with pytest.raises(TwoFactorRequired):
         policy.require_enrolled_manager(p, stale)
 
 

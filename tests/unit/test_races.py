@@ -16,7 +16,7 @@ import pytest
 from portal import events
 from portal.access import accounts, sessions
 from portal.context import Portal
-from portal.errors import AlreadyFinished, PortalError
+from portal.errors import AlreadyFinished, PortalError, SessionRefused
 from portal.models import FactorStatus, Identity
 from portal.twofactor import enrolment, self_service, totp
 from store import audit as audit_store
@@ -187,7 +187,7 @@ def test_a_ticket_is_redeemed_once_by_two_requests_together(portal, clock):
         )
         tokens = [o for o in outcomes if isinstance(o, str)]
         assert len(tokens) == 1, f"round {n}: {outcomes}"
-        assert isinstance([o for o in outcomes if o not in tokens][0], sessions.SessionRefused)
+        assert isinstance([o for o in outcomes if o not in tokens][0], SessionRefused)
 
 
 def test_two_tabs_starting_over_together_leave_one_pending_key(portal, clock):

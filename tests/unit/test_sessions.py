@@ -2,7 +2,7 @@ import pytest
 
 from portal import events
 from portal.access import sessions
-from portal.errors import PortalError
+from portal.errors import PortalError, SessionRefused
 from store import audit as audit_store
 from tests.conftest import add_user
 
@@ -21,7 +21,7 @@ def test_ticket_becomes_a_token_once(portal):
     who = add_user(portal, "alice")
     ticket = sessions.issue_ticket(portal, who, BROWSER, "test")
     token = sessions.redeem_ticket(portal, ticket.ticket, BROWSER, AGENT)
-    with pytest.raises(sessions.SessionRefused):
+    with pytest.raises(SessionRefused):
         sessions.redeem_ticket(portal, ticket.ticket, BROWSER, AGENT)
     found = sessions.resume(portal, token, BROWSER, AGENT)
     assert found is not None and found[0].username == "alice" and found[1] == ticket.session_id
@@ -38,7 +38,7 @@ def test_database_stores_only_hashes(portal):
 def test_leaked_ticket_is_refused_in_another_browser(portal):
     who = add_user(portal, "alice")
     ticket = sessions.issue_ticket(portal, who, BROWSER, "test")
-    with pytest.raises(sessions.SessionRefused):
+    with pytest.raises(SessionRefused):
         sessions.redeem_ticket(portal, ticket.ticket, "another-browser", AGENT)
 
 
@@ -46,7 +46,7 @@ def test_ticket_expires_after_a_minute(portal, clock):
     who = add_user(portal, "alice")
     ticket = sessions.issue_ticket(portal, who, BROWSER, "test")
     clock.advance(seconds=sessions.TICKET_SECONDS + 1)
-    with pytest.raises(sessions.SessionRefused):
+    with pytest.raises(SessionRefused):
         sessions.redeem_ticket(portal, ticket.ticket, BROWSER, AGENT)
 
 
@@ -113,4 +113,4 @@ def test_garbage_cookies_are_just_not_signed_in(portal, token):
 
 
 def test_session_refused_is_a_portal_error():
-    assert issubclass(sessions.SessionRefused, PortalError)
+    assert issubclass(SessionRefused, PortalError)

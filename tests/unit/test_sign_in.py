@@ -45,13 +45,13 @@ def test_first_manager_passwords_must_match(portal):
 )
 def test_weak_passwords_are_refused_with_the_rule(portal, password, rule):
     with pytest.raises(WeakPassword, match=rule):
-        accounts.create_user(portal, None, "alice", password)
+        accounts.create_account(portal, None, "alice", password)
 
 
 def test_duplicate_username_is_refused(portal):
-    accounts.create_user(portal, None, "alice", PASSWORD)
+    accounts.create_account(portal, None, "alice", PASSWORD)
     with pytest.raises(UsernameTaken):
-        accounts.create_user(portal, None, "ALICE", PASSWORD)
+        accounts.create_account(portal, None, "ALICE", PASSWORD)
 
 
 def test_password_only_sign_in_when_2fa_off(portal):

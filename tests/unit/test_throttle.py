@@ -15,12 +15,11 @@ from portal.access import accounts, passwords, throttle
 from portal.clock import FixedClock
 from portal.context import Portal, open_portal
 from portal.errors import InvalidCode, InvalidCredentials, Throttled
-from portal.manager import actions
-from portal.models import Role
+from portal.manager import actions, reports
+from portal.models import Role, UserQuery
 from portal.settings import Settings
 from portal.twofactor import second_factor
 from store import audit as audit_store
-from store.reports import UserQuery
 from tests.conftest import PASSWORD, add_user, enrol
 
 HOME = "198.51.100.7 Firefox"
@@ -188,12 +187,12 @@ def test_the_managers_table_shows_and_clears_an_address_lockout(portal, clock):
     boss = add_user(portal, "boss", Role.SECURITY_MANAGER)
     alice = add_user(portal, "alice")
     fail(portal, clock, "alice", ATTACKER, portal.settings.lockout_after)
-    [row] = actions.list_users(portal, boss, UserQuery(locked_only=True)).rows
+    [row] = reports.accounts_page(portal, boss, UserQuery(locked_only=True)).rows
     assert (row.username, row.failed_attempts, row.locked) == ("alice", 10, True)
     assert row.locked_until is not None
     cleared = actions.clear_lockout(portal, boss, [alice.user_id, boss.user_id], "called", "test")
     assert [u.username for u in cleared] == ["alice"]
-    assert actions.list_users(portal, boss, UserQuery(locked_only=True)).rows == []
+    assert reports.accounts_page(portal, boss, UserQuery(locked_only=True)).rows == []
     assert accounts.sign_in_password(portal, "alice", PASSWORD, ATTACKER).identity is not None
 
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import streamlit as st
 
+from portal.access import passwords
 from portal.errors import PortalError
 from portal.manager import actions
-from portal.models import Role
+from portal.models import Role, UserRow
 from portal.ui import state
 from portal.ui.manager import keys
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import source
-from store.reports import UserRow
 
 Target = tuple[int, str, str]  # id, username, display name
 
@@ -185,7 +185,7 @@ def _create() -> None:
     username = ss.get(keys.NEW_USERNAME, "")
 
     def call() -> None:
-        actions.create_user(
+        actions.create_account_for(
             portal,
             who,
             username,
@@ -212,8 +212,12 @@ def create_dialog() -> None:
     st.text_input("Username", key=keys.NEW_USERNAME, max_chars=64)
     st.text_input("Display name", key=keys.NEW_DISPLAY, max_chars=100)
     st.selectbox("Role", [r.value for r in Role], key=keys.NEW_ROLE)
-    st.text_input("First password", type="password", key=keys.NEW_PASSWORD, max_chars=1024)
-    st.text_input("First password again", type="password", key=keys.NEW_CONFIRM, max_chars=1024)
+    st.text_input(
+        "First password", type="password", key=keys.NEW_PASSWORD, max_chars=passwords.MAX_CHARS
+    )
+    st.text_input(
+        "First password again", type="password", key=keys.NEW_CONFIRM, max_chars=passwords.MAX_CHARS
+    )
     st.caption("Hand the password over in person; the account starts with 2FA off.")
     if st.session_state.get(keys.DIALOG_ERROR):
         st.error(st.session_state[keys.DIALOG_ERROR])

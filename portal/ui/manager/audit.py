@@ -10,10 +10,9 @@ import streamlit as st
 
 from portal import events
 from portal.context import Portal
-from portal.manager import actions
-from portal.models import Identity
+from portal.manager import reports
+from portal.models import AUDIT_COLUMNS, Identity
 from portal.ui.manager import keys
-from store.reports import AUDIT_COLUMNS
 
 COLUMNS = {
     "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
@@ -37,13 +36,13 @@ def render(portal: Portal, who: Identity) -> None:
     c2.multiselect("Events", events.ALL, key=keys.AU_EVENTS, on_change=_first_page)
     c3.date_input("Dates (UTC)", value=[], key=keys.AU_DATES, on_change=_first_page)
     days: tuple[dt.date, ...] = tuple(st.session_state.get(keys.AU_DATES) or ())
-    query = actions.audit_query(
+    query = reports.audit_query(
         st.session_state.get(keys.AU_PERSON, ""),
         st.session_state.get(keys.AU_EVENTS, []),
         days[0] if days else None,
         days[-1] if days else None,
     )
-    page = actions.audit_trail(portal, who, query, int(st.session_state.get(keys.AU_PAGE, 1)))
+    page = reports.audit_trail(portal, who, query, int(st.session_state.get(keys.AU_PAGE, 1)))
     st.session_state[keys.AU_PAGE] = page.page
     frame = pd.DataFrame([dataclasses.asdict(e) for e in page.rows], columns=list(AUDIT_COLUMNS))
     st.dataframe(frame, hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS)
@@ -52,10 +51,10 @@ def render(portal: Portal, who: Identity) -> None:
     p2.caption(f"{page.total:,} event(s) · page {page.page} of {page.pages} · newest first")
     p3.download_button(
         "Download these events (CSV)",
-        data=lambda: actions.audit_csv(portal, who, query),
+        data=lambda: reports.audit_csv(portal, who, query),
         file_name=f"audit-{portal.now():%Y%m%d-%H%M}.csv",
         mime="text/csv",
         key=keys.AU_CSV,
         on_click="ignore",
-        help=f"All matching events, up to {actions.CSV_LIMIT:,} rows.",
+        help=f"All matching events, up to {reports.CSV_LIMIT:,} rows.",
     )

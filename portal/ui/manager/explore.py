@@ -10,11 +10,10 @@ from streamlit.errors import StreamlitAPIException
 from portal.context import Portal
 from portal.errors import PortalError
 from portal.manager import explore
-from portal.models import Identity
+from portal.models import AUDIT_COLUMNS, EXPORT_USER_COLUMNS, Identity
 from portal.ui import state
 from portal.ui.manager import keys
 from portal.ui.resources import portal_or_stop
-from store.reports import AUDIT_COLUMNS, EXPORT_USER_COLUMNS
 
 
 def _add(cell: explore.Cell) -> None:

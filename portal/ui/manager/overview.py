@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from portal.context import Portal
-from portal.manager import actions
+from portal.manager import reports
 from portal.models import Identity
 
 
 def render(portal: Portal, who: Identity) -> None:
-    o = actions.overview(portal, who)
+    o = reports.overview(portal, who)
     low = portal.settings.backup_codes_low
     first = st.columns(4)
     first[0].metric("Accounts", f"{o.accounts:,}")
@@ -27,7 +27,7 @@ def render(portal: Portal, who: Identity) -> None:
         "Backup codes low", f"{o.codes_low:,}", help=f"2FA on with {low} or fewer codes left."
     )
     second[3].metric("Disabled", f"{o.disabled:,}")
-    days = actions.enrolments_by_day(portal, who, 90)
+    days = reports.enrolments_by_day(portal, who, 90)
     chart = pd.DataFrame(days, columns=["day", "enrolments"])
     with st.expander("Enrolments over the last 90 days", expanded=True):
         if chart["enrolments"].sum():

@@ -8,11 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from portal.context import Portal
-from portal.manager import actions
-from portal.models import Identity, Role, TwoFactorStatus
+from portal.manager import reports
+from portal.models import USER_COLUMNS, Identity, Role, TwoFactorStatus, UserQuery, UserRow
 from portal.ui.manager import actions as action_panel
 from portal.ui.manager import keys
-from store.reports import USER_COLUMNS, UserQuery, UserRow
 
 SORT_LABELS = {
     "username": "Username",
@@ -107,7 +106,7 @@ def frame(rows: list[UserRow]) -> pd.DataFrame:
 def render(portal: Portal, who: Identity) -> None:
     filters()
     q = query(portal)
-    page = actions.list_users(portal, who, q, int(st.session_state.get(keys.PAGE, 1)))
+    page = reports.accounts_page(portal, who, q, int(st.session_state.get(keys.PAGE, 1)))
     st.session_state[keys.PAGE] = page.page  # clamped, e.g. after the view shrank
     df = frame(page.rows)
     event = st.dataframe(
@@ -125,12 +124,12 @@ def render(portal: Portal, who: Identity) -> None:
     p2.caption(f"{page.total:,} account(s) match · page {page.page} of {page.pages}")
     p3.download_button(
         "Download this view (CSV)",
-        data=lambda: actions.users_csv(portal, who, q),
+        data=lambda: reports.users_csv(portal, who, q),
         file_name=f"accounts-{portal.now():%Y%m%d-%H%M}.csv",
         mime="text/csv",
         key=keys.CSV,
         on_click="ignore",
-        help=f"All matching accounts, up to {actions.CSV_LIMIT:,} rows.",
+        help=f"All matching accounts, up to {reports.CSV_LIMIT:,} rows.",
     )
     action_panel.buttons(chosen)
 

@@ -1,4 +1,4 @@
-"""One DuckDB connection per process, a cursor per operation, writes serialised and atomic."""
+"""DuckDB: one connection per process, a cursor per operation, writes serialised and atomic."""
 
 from __future__ import annotations
 
@@ -6,20 +6,66 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from portal.errors import StoreUnavailable
-from store import migrate
-
-CONFLICT_RETRIES = 5
-Cursor = duckdb.DuckDBPyConnection  # what read() and write() yield; store functions take it
+from portal.errors import ConstraintViolation, StoreUnavailable
+from store.database import Row
 
 
-class Database:
-    """A migrated DuckDB database; use read() for queries and write() for transactions."""
+class _Violation(ConstraintViolation, duckdb.ConstraintException):
+    """Our error, still a duckdb.Error for code that caught DuckDB's own before the seam."""
+
+
+class DuckDBCursor:
+    """A DuckDB cursor behind the store.database.Cursor protocol."""
+
+    def __init__(self, raw: duckdb.DuckDBPyConnection) -> None:
+        self.raw = raw
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        return self.raw.description
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> DuckDBCursor:
+        try:
+            self.raw.execute(sql, params)
+        except duckdb.ConstraintException as exc:
+            raise _mapped(exc) from exc
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> DuckDBCursor:
+        try:
+            self.raw.executemany(sql, list(rows))
+        except duckdb.ConstraintException as exc:
+            raise _mapped(exc) from exc
+        return self
+
+    def fetchone(self) -> Row | None:
+        return self.raw.fetchone()
+
+    def fetchall(self) -> list[Row]:
+        return self.raw.fetchall()
+
+    def fetchmany(self, size: int = 1) -> list[Row]:
+        return self.raw.fetchmany(size)
+
+    def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        self.raw.complete()  # DuckDB 2 refuses sql() while an earlier execute() result is unread
+        return self.raw.sql(sql, params=list(params)).to_arrow_table()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)  # DuckDB-only calls (bench/: df(), register())
+
+
+class DuckDBDatabase:
+    """A DuckDB database file; use read() for queries and write() for transactions."""
+
+    dialect = "duckdb"
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: str) -> None:
         self._conn = conn
@@ -27,17 +73,17 @@ class Database:
         self._write_lock = threading.RLock()
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read(self) -> Iterator[DuckDBCursor]:
         cur = self._cursor()
         try:
-            yield cur
+            yield DuckDBCursor(cur)
         except duckdb.Error as exc:
             raise _unavailable(exc) from exc
         finally:
             cur.close()
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self) -> Iterator[DuckDBCursor]:
         """A transaction: the first failed statement rolls back and raises; so does a failed commit.
 
         DuckDB lets commit() "succeed" after a failed statement while discarding the earlier
@@ -49,7 +95,7 @@ class Database:
             try:
                 cur.begin()
                 try:
-                    yield cur
+                    yield DuckDBCursor(cur)
                 except BaseException:
                     cur.rollback()
                     raise
@@ -69,9 +115,13 @@ class Database:
         return self._conn.cursor()  # TimeZone was set GLOBAL at connect, so cursors inherit it
 
 
+def _mapped(exc: duckdb.ConstraintException) -> ConstraintViolation:
+    return exc if isinstance(exc, ConstraintViolation) else _Violation()
+
+
 def _unavailable(exc: duckdb.Error) -> Exception:
     if isinstance(exc, duckdb.ConstraintException):
-        return exc
+        return _mapped(exc)
     return StoreUnavailable(f"The database could not complete the request: {_first_line(exc)}")
 
 
@@ -79,9 +129,8 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def open_database(path: str | Path, read_only: bool = False) -> Database:
-    """Open (creating if needed) and migrate the database file; ':memory:' for tests."""
-    path = str(path)
+def connect(path: str, read_only: bool = False) -> DuckDBDatabase:
+    """Open (creating if needed) the database file, not yet migrated; ':memory:' for tests."""
     if path != ":memory:":
         _keep_private(Path(path))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -90,10 +139,7 @@ def open_database(path: str | Path, read_only: bool = False) -> Database:
     except duckdb.IOException as exc:
         raise StoreUnavailable(describe_open_error(path, exc)) from exc
     conn.execute("SET GLOBAL TimeZone = 'UTC'")  # plain SET would not reach the cursors
-    db = Database(conn, path)
-    if not read_only:
-        migrate.apply(db)
-    return db
+    return DuckDBDatabase(conn, path)
 
 
 def _keep_private(path: Path) -> None:

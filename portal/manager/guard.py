@@ -1,0 +1,54 @@
+"""Who may act as a security manager, and the step-up rule for their resets and deactivations.
+
+Every manager service calls `require_manager` inside its own transaction or read, against the
+database as well as the session, so a manager demoted or disabled since sign-in is refused.
+"""
+
+from __future__ import annotations
+
+from portal.context import Portal
+from portal.errors import PermissionDenied, StepUpRequired
+from portal.models import FactorStatus, Identity, Role, User
+from portal.twofactor import policy, second_factor
+from store import Cursor
+from store import factors as factor_store
+from store import users as user_store
+
+STEP_UP_MESSAGE = (
+    "Confirm it's you first: enter a current code from your authenticator app under "
+    "*Confirm it's you* at the top of this page, then try again."
+)
+
+
+def require_manager(p: Portal, cur: Cursor, actor: Identity | None) -> User:
+    """The acting manager's account as it is now; PermissionDenied for anyone else.
+
+    Every manager service calls this inside its own transaction or read, so the check and the
+    change see the same database. (`p` is for policy checks such as "managers must use 2FA".)
+    """
+    if actor is None or not actor.is_manager:
+        raise PermissionDenied()
+    user = user_store.get_user(cur, actor.user_id)
+    if user is None or user.disabled or user.role is not Role.SECURITY_MANAGER:
+        raise PermissionDenied()
+    policy.check_manager(p, cur, actor)
+    return user
+
+
+def _step_up_due(p: Portal, cur: Cursor, actor: Identity) -> bool:
+    """Resets and deactivations need the manager's own code from the last few minutes."""
+    if factor_store.get_factor(cur, actor.user_id, FactorStatus.ACTIVE) is None:
+        return False  # a manager without 2FA has no code to give (the policy decides if allowed)
+    return not second_factor.is_fresh(p, actor)
+
+
+def needs_step_up(p: Portal, actor: Identity) -> bool:
+    """True when the manager must confirm a code before a reset or deactivation (the page asks)."""
+    with p.db.read() as cur:
+        return _step_up_due(p, cur, actor)
+
+
+def require_fresh_code(p: Portal, cur: Cursor, actor: Identity) -> None:
+    """StepUpRequired unless the manager gave a code recently (or has no 2FA to give one)."""
+    if _step_up_due(p, cur, actor):
+        raise StepUpRequired(STEP_UP_MESSAGE)

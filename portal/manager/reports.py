@@ -1,0 +1,157 @@
+"""Security-manager reports: the paged accounts table, overview, enrolments, audit trail, CSV.
+
+Every function takes the acting Identity and checks the role itself (the page checks too).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from portal import events, validate
+from portal.context import Portal
+from portal.errors import InvalidInput
+from portal.manager.guard import require_manager
+from portal.models import (
+    AUDIT_COLUMNS,
+    USER_COLUMNS,
+    AuditEvent,
+    AuditQuery,
+    Identity,
+    Overview,
+    UserQuery,
+)
+from store import audit as audit_store
+from store import reports
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000  # rows in one CSV export
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of a table and where it sits in the whole filtered view."""
+
+    rows: list[Any]
+    total: int
+    page: int  # 1-based, clamped to the pages that exist
+    pages: int
+
+
+def _clamp(page: int, total: int, size: int) -> tuple[int, int]:
+    pages = max(1, -(-total // size))
+    return min(max(1, page), pages), pages
+
+
+def accounts_page(
+    p: Portal, actor: Identity, query: UserQuery, page: int = 1, size: int = PAGE_SIZE
+) -> Page:
+    """One page of the accounts table (rows are UserRow), filtered, sorted and counted in SQL."""
+    now = p.now()
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        total = reports.count_user_status(cur, query, now)
+        page, pages = _clamp(page, total, size)
+        rows = reports.list_user_status(cur, query, now, size, (page - 1) * size)
+    return Page(rows, total, page, pages)
+
+
+def overview(p: Portal, actor: Identity) -> Overview:
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        return reports.get_overview(cur, p.now(), p.settings.backup_codes_low)
+
+
+def enrolments_by_day(p: Portal, actor: Identity, days: int = 90) -> list[tuple[dt.date, int]]:
+    """Completed set-ups per UTC day over the last `days` days, with empty days as zero."""
+    today = p.now().date()
+    first = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        counts = dict(audit_store.count_events_by_day(cur, [events.WIZARD_COMPLETED], start))
+    return [(first + dt.timedelta(d), counts.get(first + dt.timedelta(d), 0)) for d in range(days)]
+
+
+def audit_query(
+    person: str = "",
+    event_names: Sequence[str] = (),
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+) -> AuditQuery:
+    """The audit filter for whole UTC days from first_day to last_day, both included."""
+    unknown = set(event_names) - set(events.ALL)
+    if unknown:
+        raise InvalidInput(f"Unknown event: {', '.join(sorted(unknown))}")
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC) if first_day else None
+    end = (
+        dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        if last_day
+        else None
+    )
+    return AuditQuery(person[: validate.MAX_FIELD], tuple(event_names), start, end)
+
+
+def audit_trail(
+    p: Portal, actor: Identity, query: AuditQuery, page: int = 1, size: int = PAGE_SIZE
+) -> Page:
+    """One page of the audit trail (rows are AuditEvent), newest first."""
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        total = audit_store.count_audit(cur, query)
+        page, pages = _clamp(page, total, size)
+        rows: list[AuditEvent] = audit_store.list_audit(cur, query, size, (page - 1) * size)
+    return Page(rows, total, page, pages)
+
+
+def users_csv(p: Portal, actor: Identity, query: UserQuery, limit: int = CSV_LIMIT) -> str:
+    """The filtered accounts view as CSV, streamed from SQL in batches, at most `limit` rows."""
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        rows = reports.iter_user_status(cur, query, p.now(), limit)
+        return _csv(USER_COLUMNS, rows)
+
+
+def audit_csv(p: Portal, actor: Identity, query: AuditQuery, limit: int = CSV_LIMIT) -> str:
+    """The filtered audit trail as CSV, newest first, at most `limit` rows."""
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        return _csv(AUDIT_COLUMNS, audit_store.iter_audit(cur, query, limit))
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    # Every text cell quoted, so a separator inside a value never starts a new cell.
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+# OWASP CSV injection: a cell starting with one of these runs as a formula.
+_FORMULA_START = frozenset("=+-@\t\r")
+# A spreadsheet may split on any of these (or a naive one on quotes and line breaks), so a trigger
+# right after one starts a cell too.
+_SEPARATORS = frozenset(',;\t|\r\n"')
+
+
+def _cell(value: Any) -> Any:
+    """Dates in ISO form; text gets a ' before every formula trigger that could start a cell."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(sep=" ", timespec="seconds")
+    if not isinstance(value, str):
+        return value
+    # Audit subjects and sources are whatever someone typed or sent: never let them be formulas.
+    out = []
+    at_start = True  # at the start of a cell, after a separator and any spaces
+    for ch in value:
+        if at_start and ch in _FORMULA_START:
+            out.append("'")
+        out.append(ch)
+        at_start = ch in _SEPARATORS or (at_start and ch == " ")
+    return "".join(out)

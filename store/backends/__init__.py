@@ -1,0 +1,1 @@
+"""One module per database engine, each giving a store.database.Database."""

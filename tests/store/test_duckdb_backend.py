@@ -1,0 +1,54 @@
+"""What only the DuckDB backend does: its own errors, its lock message, its settings."""
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from portal.errors import ConstraintViolation, PortalError
+from store import open_database
+from store import users as user_store
+
+
+def test_a_failed_statement_rolls_back_the_whole_transaction(clock):
+    db = open_database(":memory:")
+    with pytest.raises(duckdb.Error), db.write() as cur:
+        user_store.insert_user(cur, "alice", "Alice", "user", "h", clock.now())
+        cur.execute("INSERT INTO users (id) VALUES (NULL)")  # fails
+    with db.read() as cur:
+        assert user_store.count_users(cur) == 0  # not half-written, and the error was raised
+    db.close()
+
+
+def test_a_second_process_gets_a_clear_message(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    db = open_database(path)
+    code = (
+        "from store import open_database\n"
+        "from portal.errors import StoreUnavailable\n"
+        f"try:\n    open_database({str(path)!r})\n"
+        "except StoreUnavailable as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    db.close()
+    assert "in use by another running portal" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_a_constraint_violation_is_ours_and_still_a_duckdb_error(clock):
+    db = open_database(":memory:")
+    with pytest.raises(ConstraintViolation) as caught, db.write() as cur:
+        user_store.insert_user(cur, "alice", "Alice", "user", "h", clock.now())
+        user_store.insert_user(cur, "alice", "Alice", "user", "h", clock.now())
+    assert isinstance(caught.value, PortalError) and isinstance(caught.value, duckdb.Error)
+    assert "alice" not in str(caught.value)  # safe to show: DuckDB's text is only the cause
+    assert "duplicate key" in str(caught.value.__cause__).lower()
+    db.close()
+
+
+def test_every_cursor_reads_time_in_utc(tmp_path):
+    db = open_database(tmp_path / "tz.duckdb")
+    with db.read() as cur:
+        assert cur.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    db.close()
