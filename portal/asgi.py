@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from portal import http_guard
 from portal.access import notices, sessions
@@ -98,30 +98,17 @@ async def logout(request: Request) -> JSONResponse:
     return response
 
 
-class BrowserCookieMiddleware:
+class BrowserCookieMiddleware(http_guard.HttpMiddleware):
     """Give every browser a random HttpOnly id on its first page load (tickets bind to it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         if request.cookies.get(sessions.BROWSER_COOKIE):
             await self.app(scope, receive, send)
             return
         value = _cookie(sessions.BROWSER_COOKIE, secrets.token_urlsafe(24), YEAR, _secure(request))
-
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"set-cookie", value.encode("latin-1")))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+        cookie = [(b"set-cookie", value.encode("latin-1"))]
+        await self.app(scope, receive, http_guard.sending_headers(send, cookie, replace=False))
 
 
 _settings = load_settings()

@@ -116,25 +116,41 @@ def check_proxy_trust(trusted_proxies: str, environ: Mapping[str, str]) -> None:
         )
 
 
-class SecurityHeaders:
-    """Add the CSP, framing, referrer and sniffing headers to every HTTP response."""
+def sending_headers(send: Send, extra: list[tuple[bytes, bytes]], *, replace: bool) -> Send:
+    """``send``, but the response start also carries ``extra`` (dropping the app's headers of
+    the same names first when ``replace``)."""
+    names = {name.lower() for name, _ in extra} if replace else set()
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
+            message = {**message, "headers": kept + extra}
+        await send(message)
+
+    return send_with_headers
+
+
+class HttpMiddleware:
+    """A middleware whose ``http`` sees plain HTTP requests; websockets and lifespan pass by."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                ours = {name for name, _ in SECURITY_HEADERS}
-                kept = [h for h in message.get("headers", []) if h[0].lower() not in ours]
-                message = {**message, "headers": kept + SECURITY_HEADERS}
-            await send(message)
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
-        await self.app(scope, receive, send_with_headers)
+
+class SecurityHeaders(HttpMiddleware):
+    """Add the CSP, framing, referrer and sniffing headers to every HTTP response."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, sending_headers(send, SECURITY_HEADERS, replace=True))
 
 
 class OriginCheck:

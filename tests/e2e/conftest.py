@@ -50,7 +50,6 @@ sys.modules.setdefault("harness", harness)
 Server = harness.Server
 
 E2E_DIR = Path(__file__).resolve().parent
-REPO_ROOT = E2E_DIR.parents[1]
 TIMEOUT_MS = int(os.environ.get("E2E_TIMEOUT_MS", harness.DEFAULT_TIMEOUT_MS))
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -335,22 +334,10 @@ def _start_portal(
 ) -> Server:
     params: dict[str, Any] = dict(getattr(request, "param", None) or {})
     env = {**base_env, **params.get("env", {})}
-    cmd = harness.portal_serve_cmd(db_path, *params.get("args", []))
     if item is not None:
         _register_log(item, log_path)
-    # PORTAL_* variables of the developer's shell (PORTAL_DEMO, PORTAL_DB, ...) must not leak in.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    server = harness.start_server(
-        cmd,
-        {**inherited, **env},
-        cwd=REPO_ROOT,
-        log_path=log_path,
-        timeout=params.get("timeout", 30.0),
-        inherit_env=False,
-    )
-    server.db_path = db_path
-    server.env = env
-    return server
+    extra = params.get("args", [])
+    return harness.start_portal(db_path, env, log_path, *extra, timeout=params.get("timeout", 30.0))
 
 
 @pytest.fixture

@@ -353,6 +353,12 @@ def streamlit_run_cmd(script: str | os.PathLike[str], *extra: str) -> list[str]:
     ]
 
 
+def script_server(script: str | os.PathLike[str], log_path: str | os.PathLike[str]) -> Server:
+    """``streamlit run <script>`` (a test app under tests/e2e) from the repo root; a context
+    manager that stops it."""
+    return start_server(streamlit_run_cmd(script), {}, cwd=REPO_ROOT, log_path=log_path)
+
+
 def portal_env(**overrides: str) -> dict[str, str]:
     """Environment for a test portal: fresh secret key, cheap bcrypt."""
     env = {"PORTAL_SECRET_KEY": new_secret_key(), "PORTAL_BCRYPT_ROUNDS": "4"}
@@ -375,11 +381,30 @@ def run_portal(
     ("The encryption key does not match this database"). Raises AssertionError with the
     output when the command fails.
     """
+    return _run_python(
+        ["-m", "portal", *args], env, f"portal {' '.join(args)}", input, cwd, timeout
+    )
+
+
+def portal_process_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``os.environ`` less the developer's PORTAL_* variables (PORTAL_DEMO, ...), plus ``env``."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    return {**inherited, **env}
+
+
+def _run_python(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    what: str,
+    input: str | None,  # noqa: A002 - same name as subprocess.run
+    cwd: str | os.PathLike[str],
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    """``python <argv>`` with exactly ``env`` as PORTAL_* variables; AssertionError on failure."""
     proc = subprocess.run(
-        [sys.executable, "-m", "portal", *args],
+        [sys.executable, *argv],
         cwd=os.fspath(cwd),
-        env={**inherited, **env},
+        env=portal_process_env(env),
         input=input,
         capture_output=True,
         text=True,
@@ -388,8 +413,7 @@ def run_portal(
     )
     if proc.returncode != 0:
         raise AssertionError(
-            f"portal {' '.join(args)} exited {proc.returncode}\n"
-            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            f"{what} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
 
@@ -733,12 +757,12 @@ def start_portal(
     """``portal serve`` on a free port with exactly ``env`` as its PORTAL_* variables.
 
     For module fixtures that need their own environment (e.g. PORTAL_CLOCK_FILE) or a seeded
-    database; the developer's PORTAL_* variables do not leak in. Stop it with ``.stop()``.
+    database; the developer's PORTAL_* variables do not leak in. Stop it with ``.stop()``
+    (or use it as a context manager).
     """
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     server = start_server(
         portal_serve_cmd(db_path, *extra),
-        {**inherited, **env},
+        portal_process_env(env),
         cwd=REPO_ROOT,
         log_path=log_path,
         timeout=timeout,
@@ -774,22 +798,22 @@ def add_users(
         "    if code:\n"
         "        sys.exit(code)\n"
     )
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    proc = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(argvs)],
-        cwd=REPO_ROOT,
-        env={**inherited, **env},
-        input="".join(password + "\n" for _name, password, _role in users),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    passwords = "".join(password + "\n" for _name, password, _role in users)
+    _run_python(
+        ["-c", script, json.dumps(argvs)], env, "portal user add", passwords, REPO_ROOT, timeout
     )
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"portal user add failed ({proc.returncode})\nstdout:\n{proc.stdout}\n"
-            f"stderr:\n{proc.stderr}"
-        )
+
+
+def seeded_portal(
+    base: str | os.PathLike[str], env: Mapping[str, str], users: Sequence[tuple[str, str, str]]
+) -> Server:
+    """``portal serve`` on ``<base>/portal.duckdb``, with ``users`` added first (``add_users``).
+
+    For module fixtures: ``with seeded_portal(tmp_path_factory.mktemp(...), env, users) as s``.
+    """
+    db = Path(base) / "portal.duckdb"
+    add_users(db, env, users)
+    return start_portal(db, env, Path(base) / "portal-server.log")
 
 
 def _expect() -> Any:

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 from harness import (
-    REPO_ROOT,
     Server,
     ServerStartError,
     open_app,
     parse_otpauth,
     read_qr,
+    script_server,
     start_server,
-    streamlit_run_cmd,
     totp_now,
 )
 from playwright.sync_api import expect
@@ -35,13 +34,8 @@ SMOKE_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # same as in _smoke_app.py
 
 @pytest.fixture
 def smoke_server(tmp_path: Path) -> Iterator[Server]:
-    server = start_server(
-        streamlit_run_cmd(SMOKE_SCRIPT), {}, cwd=REPO_ROOT, log_path=tmp_path / "smoke-server.log"
-    )
-    try:
+    with script_server(SMOKE_SCRIPT, tmp_path / "smoke-server.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_smoke_app_qr_widgets_and_loopback_only(

@@ -28,7 +28,6 @@ import pytest
 from harness import (
     PORTAL_WIZARD,
     Server,
-    add_users,
     button,
     expect_sign_in_page,
     expect_signed_in,
@@ -42,7 +41,7 @@ from harness import (
     portal_first_run,
     portal_sign_in,
     portal_sign_out,
-    start_portal,
+    seeded_portal,
     totp_after,
     totp_step,
     wait_for_app_idle,
@@ -200,14 +199,10 @@ QUITTER, QUITTER_PW = "early.quitter", "quitter-pass-9182"
 @pytest.fixture(scope="module")
 def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One ``portal serve`` for the module; its accounts were added with the CLI beforehand."""
-    base = tmp_path_factory.mktemp("journeys")
-    db, env = base / "portal.duckdb", portal_env(PORTAL_ISSUER=ISSUER)
-    add_users(db, env, [(TYPIST, TYPIST_PW, "user"), (QUITTER, QUITTER_PW, "user")])
-    server = start_portal(db, env, base / "portal-server.log")
-    try:
+    base, env = tmp_path_factory.mktemp("journeys"), portal_env(PORTAL_ISSUER=ISSUER)
+    users = [(TYPIST, TYPIST_PW, "user"), (QUITTER, QUITTER_PW, "user")]
+    with seeded_portal(base, env, users) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _signed_in(page: Any, server: Server, username: str, password: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import REPO_ROOT, Server, open_app, start_server, streamlit_run_cmd
+from harness import Server, open_app, script_server
 from playwright.sync_api import expect
 
 from tests.hostile import HOSTILE
@@ -31,12 +31,8 @@ TEXT_BLOCKS = '[data-testid="stMarkdownContainer"], [data-testid="stCaptionConta
 
 @pytest.fixture
 def plain_server(tmp_path: Path) -> Iterator[Server]:
-    cmd = streamlit_run_cmd("tests/e2e/_plain_app.py")
-    server = start_server(cmd, {}, cwd=REPO_ROOT, log_path=tmp_path / "plain-server.log")
-    try:
+    with script_server("tests/e2e/_plain_app.py", tmp_path / "plain-server.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_hostile_text_renders_as_text_only(

@@ -32,7 +32,6 @@ from harness import (
     APP_SELECTOR,
     Server,
     StreamSessions,
-    add_users,
     button,
     cookie_header,
     expect_signed_in,
@@ -42,8 +41,8 @@ from harness import (
     portal_env,
     portal_sign_in,
     rerun_backmsg,
+    seeded_portal,
     serve_pages,
-    start_portal,
     stream_open,
     stream_run,
     wait_for_app_idle,
@@ -69,14 +68,9 @@ SECURITY_HEADERS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("security")
-    db, env = base / "portal.duckdb", portal_env()
-    add_users(db, env, [(MANAGER, MANAGER_PW, "security_manager"), (USER, USER_PW, "user")])
-    server = start_portal(db, env, base / "portal-server.log")
-    try:
+    users = [(MANAGER, MANAGER_PW, "security_manager"), (USER, USER_PW, "user")]
+    with seeded_portal(tmp_path_factory.mktemp("security"), portal_env(), users) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _headers(url: str, post: bool = False) -> tuple[int, dict[str, str]]:
@@ -259,15 +253,14 @@ FORGED = "203.0.113.7"
 def test_forwarded_for_counts_only_from_trusted_proxies(
     browser: Any, tmp_path: Path, trusted: str, audited: str
 ) -> None:
-    db, env = tmp_path / "portal.duckdb", portal_env(PORTAL_TRUSTED_PROXIES=trusted)
-    add_users(db, env, [(USER, USER_PW, "user")])
-    server = start_portal(db, env, tmp_path / "portal-server.log")
+    env = portal_env(PORTAL_TRUSTED_PROXIES=trusted)
+    server = seeded_portal(tmp_path, env, [(USER, USER_PW, "user")])
     context = browser.new_context(extra_http_headers={"X-Forwarded-For": FORGED})
     try:
         _sign_in(server, context.new_page(), USER, USER_PW)
     finally:
         context.close()
         server.stop()
-    with duckdb.connect(str(db), read_only=True) as con:
+    with duckdb.connect(str(server.db_path), read_only=True) as con:
         rows = con.execute("SELECT source FROM audit WHERE event = 'sign_in_ok'").fetchall()
     assert [r[0].split(" ")[0] for r in rows] == [audited], rows

@@ -24,14 +24,13 @@ from typing import Any
 import pytest
 from harness import (
     Server,
-    add_users,
     expect_sign_in_page,
     expect_signed_in,
     open_app,
     portal_env,
     portal_sign_in,
     portal_sign_out,
-    start_portal,
+    seeded_portal,
 )
 from playwright.sync_api import expect
 
@@ -55,18 +54,13 @@ def clock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClockServ
     base = tmp_path_factory.mktemp("sessions")
     clock_file = base / "clock-offset"
     clock_file.write_text("0")
-    db = base / "portal.duckdb"
     env = portal_env(
         PORTAL_CLOCK_FILE=str(clock_file),
         PORTAL_SESSION_IDLE_MINUTES=str(IDLE_MINUTES),
         PORTAL_SESSION_MAX_HOURS=str(MAX_HOURS),
     )
-    add_users(db, env, [(SAM, PASSWORD, "user")])
-    server = start_portal(db, env, base / "portal-server.log")
-    try:
+    with seeded_portal(base, env, [(SAM, PASSWORD, "user")]) as server:
         yield ClockServer(server, clock_file)
-    finally:
-        server.stop()
 
 
 @pytest.fixture
