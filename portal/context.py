@@ -10,7 +10,7 @@ from portal import crypto
 from portal.clock import Clock, FileOffsetClock, OffsetClock, SystemClock
 from portal.errors import EncryptionKeyError
 from portal.settings import Settings
-from store import Database, open_database
+from store import Database, is_url, open_database
 from store.meta import get_meta, insert_meta
 
 KEY_CHECK = "key_check"
@@ -31,7 +31,12 @@ class Portal:
 
 def open_portal(settings: Settings, clock: Clock | None = None) -> Portal:
     """Open and migrate the database and check the encryption key against it."""
-    db = open_database(settings.db_path)
+    if is_url(settings.db_path) and not settings.secret_key:
+        raise EncryptionKeyError(
+            "A PostgreSQL database needs PORTAL_SECRET_KEY (the same key on every server): "
+            "a URL has no key file beside it."
+        )
+    db = open_database(settings.db_path, pool_size=settings.db_pool_size)
     try:
         cipher = _cipher_for(db, settings)
     except BaseException:
@@ -60,9 +65,10 @@ def _cipher_for(db: Database, settings: Settings) -> crypto.Cipher:
         with db.write() as cur:
             insert_meta(cur, KEY_CHECK, cipher.key_check())
     elif not cipher.matches(check):
+        where = "" if is_url(settings.db_path) else f" or {settings.key_file}"  # no URL shown
         raise EncryptionKeyError(
             "The encryption key does not match this database. Use the key it was created with "
-            f"(PORTAL_SECRET_KEY or {settings.key_file})."
+            f"(PORTAL_SECRET_KEY{where})."
         )
     return cipher
 

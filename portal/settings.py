@@ -17,6 +17,7 @@ class Settings:
     """Every tunable of the portal; each field is documented in README.md (a test checks)."""
 
     db_path: str = str(DEFAULT_DB)
+    db_pool_size: int = 5  # PostgreSQL: connections per server process
     secret_key: str | None = None
     issuer: str = "2FA Portal"
     bcrypt_rounds: int = 12

@@ -4,27 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portal.errors import StoreUnavailable
 from store import migrate
 from store.database import Cursor, Database
 
-__all__ = ["Cursor", "Database", "open_database"]
+__all__ = ["Cursor", "Database", "is_url", "open_database"]
 
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_database(path: str | Path, read_only: bool = False) -> Database:
-    """Open (creating if needed) and migrate the database: a file path, or ':memory:' for tests."""
-    target = str(path)
-    if target.startswith(_URL_SCHEMES):
-        # Never echo the URL: it may hold a password.
-        raise StoreUnavailable(
-            "PostgreSQL databases (--db postgresql://...) are not supported yet: "
-            "give a DuckDB file path."
-        )
-    from store.backends import duckdb as backend  # the only backend today
+def is_url(target: str | Path) -> bool:
+    """True for a PostgreSQL URL (postgresql:// or postgres://), False for a DuckDB file path."""
+    return str(target).startswith(_URL_SCHEMES)
 
-    db = backend.connect(target, read_only=read_only)
+
+def open_database(path: str | Path, read_only: bool = False, pool_size: int = 5) -> Database:
+    """Open and migrate the database: a DuckDB file (':memory:' for tests) or a PostgreSQL URL."""
+    target = str(path)
+    db: Database
+    if is_url(target):
+        from store.backends import postgresql
+
+        db = postgresql.connect(target, pool_size=pool_size)
+    else:
+        from store.backends import duckdb
+
+        db = duckdb.connect(target, read_only=read_only)
     if not read_only:
-        migrate.apply(db)
+        try:
+            migrate.apply(db)
+        except BaseException:
+            db.close()
+            raise
     return db

@@ -13,7 +13,7 @@ from importlib.abc import Traversable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store.database import Database
+    from store.database import Cursor, Database
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -59,25 +59,47 @@ def current_version(db: Database) -> int:
 
 
 def apply(db: Database, folder: Traversable | None = None) -> list[int]:
-    """Apply every migration newer than the database; return the versions applied."""
+    """Apply every migration newer than the database; return the versions applied.
+
+    On PostgreSQL several servers may start together: each transaction first takes one
+    transaction-scoped advisory lock and re-reads what is done, so each file runs exactly once.
+    """
     with db.write() as cur:
+        _lock(db, cur)
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
             " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
         )
-    with db.read() as cur:
-        done = {int(r[0]) for r in cur.execute("SELECT version FROM schema_version").fetchall()}
+        done = _done(cur)
     applied = []
     for version, name, sql in for_dialect(db.dialect, folder):
         if version in done:  # a number filled in late (merged branches) is still applied
             continue
         with db.write() as cur:
+            if _lock(db, cur) and version in _done(cur):
+                continue  # another server applied it while we waited for the lock
             for statement in _statements(sql):
                 cur.execute(statement)
             cur.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
         applied.append(version)
     return applied
+
+
+# Any fixed 64-bit number, the same in every server: "the portal's migrations".
+MIGRATION_LOCK = 0x2FA_0001
+
+
+def _lock(db: Database, cur: Cursor) -> bool:
+    """Hold the migration lock to the end of this transaction (PostgreSQL); True if taken."""
+    if db.dialect != "postgresql":
+        return False  # DuckDB: one writing process per file, writes serialised in it
+    cur.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+    return True
+
+
+def _done(cur: Cursor) -> set[int]:
+    return {int(r[0]) for r in cur.execute("SELECT version FROM schema_version").fetchall()}
 
 
 def _statements(sql: str) -> list[str]:
