@@ -15,6 +15,7 @@ from portal.context import open_portal
 from portal.errors import PortalError
 from portal.models import Role
 from portal.settings import Settings, load_settings
+from store import is_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,14 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portal", description="Two-factor authentication portal (Streamlit + DuckDB)."
     )
     parser.add_argument(
-        "--db", help="DuckDB database file (default: $PORTAL_DB or data/portal.duckdb)"
+        "--db",
+        help="DuckDB database file or postgresql:// URL (default: $PORTAL_DB or "
+        "data/portal.duckdb)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web portal (headless Streamlit server)")
     serve.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     serve.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--db", dest="sub_db", help="DuckDB database file")
+    serve.add_argument("--db", dest="sub_db", help="DuckDB database file or postgresql:// URL")
 
     demo_cmd = sub.add_parser("demo", help="run the portal on a fresh, seeded throw-away database")
     demo_cmd.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
@@ -47,10 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    add.add_argument("--db", dest="sub_db", help="DuckDB database file")
+    add.add_argument("--db", dest="sub_db", help="DuckDB database file or postgresql:// URL")
     lst = user.add_parser("list", help="list accounts")
     lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    lst.add_argument("--db", dest="sub_db", help="DuckDB database file")
+    lst.add_argument("--db", dest="sub_db", help="DuckDB database file or postgresql:// URL")
     return parser
 
 
@@ -106,10 +109,19 @@ def serve(db_path: str, port: int, address: str) -> int:
         "--server.fileWatcherType",
         "none",
     ]
-    print(f"Portal on http://{address}:{port}  (database {db_path})", flush=True)
+    print(f"Portal on http://{address}:{port}  (database {_shown(db_path)})", flush=True)
     os.chdir(ROOT)
     os.execve(sys.executable, cmd, env)  # noqa: S606 - fixed argv, no shell
     return 0  # pragma: no cover
+
+
+def _shown(db_path: str) -> str:
+    """The database as it may be printed: a URL without its password."""
+    if not is_url(db_path):
+        return db_path
+    from store.backends.postgresql import redacted
+
+    return redacted(db_path)
 
 
 def _server_env(settings: Settings) -> dict[str, str]:
@@ -119,7 +131,8 @@ def _server_env(settings: Settings) -> dict[str, str]:
     http_guard.public_origin(settings.public_url)  # ValueError unless an origin
     # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise (FORWARDED_ALLOW_IPS).
     trusted = http_guard.forwarded_allow_ips(settings.trusted_proxies)
-    db = str(Path(settings.db_path).resolve())
+    # A file path is made absolute (the server runs from the project folder); a URL stays as is.
+    db = settings.db_path if is_url(settings.db_path) else str(Path(settings.db_path).resolve())
     return dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
 
 

@@ -85,3 +85,17 @@ def test_help_lists_the_commands():
     assert out.returncode == 0
     for word in ("serve", "user"):
         assert word in out.stdout
+
+
+def test_serve_keeps_a_postgresql_url_and_never_prints_its_password(tmp_path):
+    import dataclasses
+
+    from portal import cli
+    from portal.settings import Settings
+
+    url = "postgresql://portal:s3cret-pw@127.0.0.1:5433/portal"
+    env = cli._server_env(dataclasses.replace(Settings(), db_path=url))
+    assert env["PORTAL_DB"] == url  # a file path would be made absolute; a URL must not be
+    assert "s3cret-pw" not in cli._shown(url) and "127.0.0.1:5433/portal" in cli._shown(url)
+    file_env = cli._server_env(dataclasses.replace(Settings(), db_path="rel/p.duckdb"))
+    assert file_env["PORTAL_DB"].startswith("/") and file_env["PORTAL_DB"].endswith("rel/p.duckdb")
