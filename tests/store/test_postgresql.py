@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,13 +55,32 @@ RACES: dict[str, Callable[..., bool]] = {"grant": _grant, "step": _step, "ticket
 
 
 def _racer(url: str, race: str, ids: dict[str, int], barrier, results) -> None:  # type: ignore[no-untyped-def]
-    db = open_database(url, pool_size=1)
     try:
-        barrier.wait(timeout=60)
-        with db.write() as cur:
-            results.put(RACES[race](cur, ids))
+        db = open_database(url, pool_size=1)
+        try:
+            barrier.wait(timeout=60)
+            with db.write() as cur:
+                results.put(RACES[race](cur, ids))
+        finally:
+            db.close()
+    except BaseException as exc:  # the parent must hear it, not wait for a result
+        results.put(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@contextlib.contextmanager
+def plain_main() -> Iterator[None]:
+    """Start 'spawn' children as if from a plain interpreter.
+
+    AppTest (Streamlit's script runner) leaves an app script as sys.modules["__main__"], and a
+    spawned child would run that script first; a bare __main__ makes the child import nothing.
+    """
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
     finally:
-        db.close()
+        sys.modules["__main__"] = saved
 
 
 def _seed(url: str) -> dict[str, int]:
@@ -83,9 +105,10 @@ def test_processes_released_together_get_exactly_one_success(pg_url: str, race: 
         ctx.Process(target=_racer, args=(pg_url, race, ids, barrier, results))
         for _ in range(PROCESSES)
     ]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=120) for _ in procs]
+    with plain_main():
+        for proc in procs:
+            proc.start()
+    outcomes = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=60)
         assert proc.exitcode == 0
