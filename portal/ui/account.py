@@ -6,10 +6,11 @@ import streamlit as st
 
 from portal.access import accounts, notices, sessions
 from portal.context import Portal
+from portal.errors import InvalidCredentials, PortalError, Throttled
 from portal.models import Identity
 from portal.ui import cookies, state
 from portal.ui.plain import plain
-from portal.ui.widgets import errors_shown, source
+from portal.ui.widgets import source
 
 
 def notices_panel(portal: Portal, who: Identity) -> None:
@@ -54,13 +55,53 @@ def sessions_panel(portal: Portal, who: Identity) -> None:
             st.rerun()
 
 
+CP_OPEN, CP_CURRENT, CP_NEW, CP_AGAIN = "cp_open", "cp_current", "cp_new", "cp_again"
+CP_RESULT = "cp_result"  # ("error" | "success", text) of the last attempt, shown in the panel
+
+
 def password_panel(portal: Portal, who: Identity) -> None:
-    with st.expander("Change password"), st.form("change_password", clear_on_submit=True):
-        current = st.text_input("Current password", type="password", key="cp_current")
-        new = st.text_input("New password", type="password", key="cp_new", help="8+ characters")
-        again = st.text_input("New password again", type="password", key="cp_again")
-        if st.form_submit_button("Change password"):
-            with errors_shown():
-                here = st.session_state.get(state.SESSION_ID)
-                accounts.change_password(portal, who, current, new, again, source(), here)
-                st.success("Password changed. Your other browsers were signed out.")
+    # A keyed, state-tracking expander: the submit callback keeps it open to show the outcome.
+    with st.expander("Change password", key=CP_OPEN, on_change="rerun"):
+        with st.form("change_password"):
+            st.text_input("Current password", type="password", key=CP_CURRENT)
+            st.text_input("New password", type="password", key=CP_NEW, help="8+ characters")
+            st.text_input("New password again", type="password", key=CP_AGAIN)
+            st.form_submit_button("Change password", on_click=_change, args=(portal, who))
+        kind, text = st.session_state.pop(CP_RESULT, (None, ""))
+        if kind == "success":
+            st.success(text)
+        elif kind:
+            st.error(text)
+
+
+def _change(portal: Portal, who: Identity) -> None:
+    """Submit callback (it may still clear the fields): change, then keep what may be kept.
+
+    The current password is always cleared: it is masked, so a wrong one cannot be spotted and
+    corrected (and keeping it would hand the same typo back), and a right one should not be
+    sent back to the page. The new password and its repetition stay when only the current one
+    was wrong or throttled; when the new one is refused, both new fields are cleared (after a
+    mismatch nobody can tell which of the two was wrong).
+    """
+    ss = st.session_state
+    here = ss.get(state.SESSION_ID)
+    try:
+        accounts.change_password(
+            portal,
+            who,
+            ss.get(CP_CURRENT, ""),
+            ss.get(CP_NEW, ""),
+            ss.get(CP_AGAIN, ""),
+            source(),
+            here,
+        )
+    except (InvalidCredentials, Throttled) as exc:  # about the current password only
+        ss[CP_RESULT] = ("error", str(exc))
+        ss[CP_CURRENT] = ""
+    except PortalError as exc:
+        ss[CP_RESULT] = ("error", str(exc))
+        ss[CP_CURRENT] = ss[CP_NEW] = ss[CP_AGAIN] = ""
+    else:
+        ss[CP_RESULT] = ("success", "Password changed. Your other browsers were signed out.")
+        ss[CP_CURRENT] = ss[CP_NEW] = ss[CP_AGAIN] = ""
+    ss[CP_OPEN] = True

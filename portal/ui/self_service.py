@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from portal.context import Portal
 from portal.models import Identity
@@ -10,11 +11,11 @@ from portal.twofactor import second_factor, self_service
 from portal.twofactor.enrolment import EnrolmentState
 from portal.ui import state
 from portal.ui.codes import code_grid, download_button
-from portal.ui.widgets import errors_shown, key_panel, source
+from portal.ui.widgets import close_if_done, errors_shown, key_panel, source
 
 OPTIONS = {
     "codes": "View backup codes or generate new ones",
-    "replace": "Deactivate the key and set up a new one",
+    "replace": "Move to a new phone (the old key works until the new one is verified)",
     "device": "Set up the existing key on an additional device or app",
     "deactivate": "Deactivate two-factor authentication",
 }
@@ -79,14 +80,22 @@ def codes(portal: Portal, who: Identity) -> None:
     "Generate new backup codes?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None)
 )
 def regen_dialog(portal: Portal, who: Identity) -> None:
+    close_if_done(state.DIALOG, "regen")
     st.write("Your current backup codes will **stop working** at once.")
-    if st.button("Generate new codes", key="mg_regen_yes", type="primary"):
+    c1, c2 = st.columns(2)
+    cancel(c2, "mg_regen_no")
+    if c1.button("Replace my backup codes", key="mg_regen_yes", type="primary"):
         with errors_shown():
             st.session_state["mg_new_codes"] = self_service.regenerate_backup_codes(
                 portal, who, source()
             )
             st.session_state.pop(state.DIALOG, None)
             st.rerun()
+
+
+def cancel(column: DeltaGenerator, key: str) -> None:
+    """A dialog's Cancel: clears the flag; the dialog's close_if_done then closes it."""
+    column.button("Cancel", key=key, on_click=lambda: st.session_state.pop(state.DIALOG, None))
 
 
 def replace(portal: Portal, who: Identity) -> None:
@@ -122,8 +131,11 @@ def deactivate(portal: Portal, who: Identity) -> None:
     on_dismiss=lambda: st.session_state.pop(state.DIALOG, None),
 )
 def deactivate_dialog(portal: Portal, who: Identity) -> None:
+    close_if_done(state.DIALOG, "deactivate")
     st.write("Your key and backup codes will be deleted. You can set it up again later.")
-    if st.button("Yes, deactivate", key="mg_deactivate_yes", type="primary"):
+    c1, c2 = st.columns(2)
+    cancel(c2, "mg_deactivate_no")
+    if c1.button("Deactivate 2FA", key="mg_deactivate_yes", type="primary"):
         with errors_shown():
             self_service.deactivate(portal, who, source(), st.session_state.get(state.SESSION_ID))
             choose(None)

@@ -12,6 +12,7 @@ from portal.http_guard import PEER_HEADER
 from portal.twofactor import qr
 from portal.twofactor.enrolment import KeyView
 from portal.ui import state
+from portal.ui.copy_key import copy_key_button
 
 
 @contextlib.contextmanager
@@ -21,6 +22,16 @@ def errors_shown() -> Iterator[None]:
         yield
     except PortalError as exc:
         st.error(str(exc))
+
+
+def close_if_done(flag_key: str, value: str) -> None:
+    """First line of a dialog: once a button's callback cleared its flag, rerun the whole page.
+
+    In the browser a button inside a dialog reruns only the dialog (a fragment), so without a
+    full rerun the dialog stays on screen after its flag is gone and its buttons act on nothing.
+    """
+    if st.session_state.get(flag_key) != value:
+        st.rerun()
 
 
 def source() -> str:
@@ -67,7 +78,8 @@ def key_panel(view: KeyView, reveal_key_flag: str) -> None:
     if st.session_state.get(reveal_key_flag):
         st.markdown("Type this key into your app (choose *Enter a setup key*, time-based):")
         st.code(view.grouped, language=None)
-        st.caption("Spaces don't matter. Use the copy button at the right of the key.")
+        copy_key_button(view.secret, f"{reveal_key_flag}_copy")
+        st.caption("Spaces don't matter. **Copy key** puts it on your clipboard without them.")
     else:
         st.button(
             "I can't scan this code",

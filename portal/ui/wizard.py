@@ -14,7 +14,7 @@ from portal.twofactor import backup_codes, enrolment, self_service
 from portal.twofactor.enrolment import EnrolmentState, KeyView
 from portal.ui import cookies, state
 from portal.ui.codes import code_grid, download_button
-from portal.ui.widgets import errors_shown, key_panel, source
+from portal.ui.widgets import close_if_done, errors_shown, key_panel, source
 
 APPS = [
     ("Google Authenticator", "https://support.google.com/accounts/answer/1066447"),
@@ -223,6 +223,7 @@ def _close() -> None:
 
 @st.dialog("Close the set-up?", on_dismiss=lambda: st.session_state.pop(state.DIALOG, None))
 def close_dialog() -> None:
+    close_if_done(state.DIALOG, "close")
     st.write(
         "Set-up is **not finished**: two-factor authentication will stay off. If you already "
         "added this portal to your authenticator app, that entry will not work and may need "
@@ -230,4 +231,8 @@ def close_dialog() -> None:
     )
     c1, c2 = st.columns(2)
     c1.button("Close set-up", key="wz_close_yes", on_click=_close, type="primary")
-    c2.button("Keep going", key="wz_close_no", on_click=lambda: st.session_state.pop(state.DIALOG))
+    c2.button("Keep going", key="wz_close_no", on_click=_keep_going)
+
+
+def _keep_going() -> None:
+    st.session_state.pop(state.DIALOG, None)

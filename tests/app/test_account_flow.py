@@ -72,3 +72,46 @@ def test_sign_out_everywhere(app, portal, clock):
     assert "Signed out of 1 browser(s)." in texts(app)
     assert app.text_input(key="si_username") is not None
     assert sessions.resume(portal, token, "other-browser", "UA") is None
+
+
+def _panel(app):
+    return next(e for e in app.expander if e.label == "Change password")
+
+
+def _change(app, current, new, again):
+    app.text_input(key="cp_current").input(current)
+    app.text_input(key="cp_new").input(new)
+    app.text_input(key="cp_again").input(again)
+    return app.button(key="FormSubmitter:change_password-Change password").click().run()
+
+
+def test_failed_password_change_stays_open_with_its_error_and_keeps_what_may_be_kept(app, portal):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    _panel(app)
+    _change(app, "not my password", NEW, NEW)
+    assert app.session_state["cp_open"] is True  # the panel stays open ...
+    assert [e.value for e in _panel(app).error] == ["Your current password is not correct."]
+    # ... the wrong current password is gone, the new one (not at fault) is kept
+    assert app.text_input(key="cp_current").value == ""
+    assert app.text_input(key="cp_new").value == NEW
+    assert app.text_input(key="cp_again").value == NEW
+
+    _change(app, PASSWORD, NEW, NEW + "x")  # a mismatch: which one was wrong? both go
+    assert [e.value for e in _panel(app).error] == ["The two passwords do not match."]
+    assert app.session_state["cp_open"] is True
+    assert [app.text_input(key=k).value for k in ("cp_current", "cp_new", "cp_again")] == [
+        "",
+        "",
+        "",
+    ]
+
+    _change(app, PASSWORD, NEW, NEW)
+    assert "Password changed" in _panel(app).success[0].value
+    assert [app.text_input(key=k).value for k in ("cp_current", "cp_new", "cp_again")] == [
+        "",
+        "",
+        "",
+    ]
+    assert accounts.sign_in_password(portal, "alice", NEW, "t").identity is not None

@@ -23,7 +23,7 @@ def test_enabled_wizard_says_so_and_offers_four_options(app, signed_in):
     labels = {b.label for b in app.button}
     for option in (
         "View backup codes or generate new ones",
-        "Deactivate the key and set up a new one",
+        "Move to a new phone (the old key works until the new one is verified)",
         "Set up the existing key on an additional device or app",
         "Deactivate two-factor authentication",
     ):

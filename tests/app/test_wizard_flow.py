@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 from portal import events
 from portal.models import Role
@@ -183,3 +184,19 @@ def test_after_a_reset_grant_the_forced_wizard_can_be_finished(app, portal, cloc
             e for e in audit_store.list_events(cur, "alice") if e.event == events.WIZARD_ABANDONED
         ]
     assert abandoned == []
+
+
+def test_revealed_key_has_a_copy_key_button_holding_the_key(app, portal):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    app.button(key="wz_next_intro").click().run()
+    secret = read_key(app)
+    copy = [e for e in app.get("bidi_component") if e.proto.component_name == "portal_copy_key"]
+    assert len(copy) == 1
+    proto = copy[0].proto
+    assert '<button type="button"' in proto.html_content and ">Copy key<" in proto.html_content
+    assert json.loads(proto.json) == {"key": secret}  # the key without the spaces of its groups
+    assert "copy button at the right" not in texts(app)
+    assert any("Copy key" in c.value for c in app.caption)

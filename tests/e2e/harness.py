@@ -998,7 +998,7 @@ def manager_select(page: Any, username: str) -> None:
 
 def manager_act(page: Any, username: str, action: str, reason: str) -> str:
     """Select ``username``, press the ``action`` button (e.g. "Reset 2FA"), give the reason and
-    confirm. Returns the success message."""
+    confirm (the dialog's primary button, ``sm_confirm``). Returns the success message."""
     expect = _expect()
     manager_select(page, username)
     act = page.get_by_role("button", name=action)
@@ -1007,7 +1007,7 @@ def manager_act(page: Any, username: str, action: str, reason: str) -> str:
     dialog = page.get_by_test_id("stDialog")
     expect(dialog).to_contain_text(f"({username})")
     text_input(dialog, "Reason (goes into the audit trail)").fill(reason)
-    dialog.get_by_role("button", name="Confirm").click()
+    button(dialog, "sm_confirm").click()  # labelled after the action ("Reset 2FA", ...)
     expect(dialog).to_have_count(0)  # closed by the full rerun that follows a success
     done = page.get_by_test_id("stAlertContentSuccess")
     wait_for_rerun(page, done)

@@ -9,7 +9,7 @@ without reaching the internet, and a deliberate one at the end proves the record
 
 The journey touches every page and element kind the portal has: first run, the manager page
 (overview and chart, the Accounts table, the Create user dialog, Audit trail, Explore), sign-in,
-the wizard (QR image, the manual key and its copy button, verify, backup codes and their
+the wizard (QR image, the manual key and its Copy key button, verify, backup codes and their
 download), the account page and sign-out.
 """
 

@@ -1,7 +1,7 @@
 """Actions on selected accounts, each behind a confirmation dialog that names the people and asks
 for a reason. Dialogs open from a session-state flag (see STREAMLIT-NOTES.md); the confirm button's
 callback calls the service. A button inside a dialog reruns only the dialog (a fragment) in the
-browser, so after a success the dialog itself calls st.rerun() to refresh the whole page.
+browser, so once a callback has closed it (success, Cancel) the dialog calls st.rerun() itself.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from portal.ui import state
 from portal.ui.manager import keys
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
-from portal.ui.widgets import source
+from portal.ui.widgets import close_if_done, source
 
 Target = tuple[int, str, str]  # id, username, display name
 
-# action -> (button label, dialog title, what happens, past tense for the message)
+# action -> (button label, dialog title, what happens, past tense for the message, confirm label)
 ACTIONS = {
     "reset": (
         "🔄 Reset 2FA",
@@ -32,6 +32,7 @@ ACTIONS = {
         "sign-in, after the password, they go straight into the set-up wizard. The reset works "
         "once and expires after {hours} hours if unused.",
         "Reset granted",
+        "Reset 2FA",
     ),
     "deactivate": (
         "⛔ Deactivate 2FA",
@@ -39,24 +40,28 @@ ACTIONS = {
         "Their key and backup codes are **deleted**: they sign in with the password only until "
         "they set up two-factor authentication again.",
         "Two-factor authentication turned off",
+        "Deactivate 2FA",
     ),
     "disable": (
         "🚫 Disable account",
         "Disable these accounts?",
         "They can no longer sign in until an account is enabled again.",
         "Disabled",
+        "Disable",
     ),
     "enable": (
         "✅ Enable account",
         "Enable these accounts?",
         "They can sign in again.",
         "Enabled",
+        "Enable",
     ),
     "unlock": (
         "🔓 Clear lockout",
         "Clear failed attempts?",
         "Their failed sign-in attempts are forgotten and any lockout ends now.",
         "Lockout cleared",
+        "Clear lockout",
     ),
 }
 
@@ -73,29 +78,34 @@ def _close() -> None:
         st.session_state.pop(key, None)
 
 
+# Two rows of three, so that every label fits at 1280 px (six in a row were cut short).
+ROWS = (("reset", "deactivate", "unlock"), ("disable", "enable", "create"))
+
+
 def buttons(chosen: list[UserRow]) -> None:
     """The action bar under the table; opens the dialog of the action clicked."""
     targets: list[Target] = [(r.id, r.username, r.display_name) for r in chosen]
-    columns = st.columns(len(ACTIONS) + 1)
-    for column, (action, (label, *_)) in zip(columns, ACTIONS.items(), strict=False):
-        column.button(
-            label,
-            key=keys.action_key(action),
-            on_click=_open,
-            args=(action, targets),
-            disabled=not targets,
-            width="stretch",
-        )
-    columns[-1].button(
-        "➕ Create user",
-        key=keys.action_key("create"),
-        on_click=_open,
-        args=("create", []),
-        width="stretch",
-    )
+    for row in ROWS:
+        for column, action in zip(st.columns(len(row)), row, strict=True):
+            if action == "create":
+                column.button(
+                    "➕ Create user",
+                    key=keys.action_key("create"),
+                    on_click=_open,
+                    args=("create", []),
+                    width="stretch",
+                )
+                continue
+            column.button(
+                ACTIONS[action][0],
+                key=keys.action_key(action),
+                on_click=_open,
+                args=(action, targets),
+                disabled=not targets,
+                width="stretch",
+            )
     if not targets:
         st.caption("Select one or more rows in the table to act on them.")
-    st.session_state.pop(keys.DIALOG_DONE, None)  # a full run is under way already
     open_dialog = st.session_state.get(keys.DIALOG)
     if open_dialog in ACTIONS:
         DIALOGS[open_dialog]()
@@ -118,7 +128,6 @@ def _run(call: Callable[[], Any], message: str) -> None:
         st.session_state[keys.DIALOG_ERROR] = str(exc)
         return
     _close()
-    st.session_state[keys.DIALOG_DONE] = True
     st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1
     state.flash(st.session_state, "success", message)
 
@@ -144,15 +153,9 @@ def _apply() -> None:
     _run(calls[action], f"{ACTIONS[action][3]}: {names}.")
 
 
-def _finished() -> None:
-    """Called first in a dialog: after a success, rerun the whole page (closes the dialog)."""
-    if st.session_state.pop(keys.DIALOG_DONE, False):
-        st.rerun()
-
-
 def _body(action: str) -> None:
-    _finished()
-    _, _, effect, _ = ACTIONS[action]
+    close_if_done(keys.DIALOG, action)
+    _, _, effect, _, confirm = ACTIONS[action]
     targets: list[Target] = st.session_state.get(keys.TARGETS, [])
     hours = portal_or_stop().settings.reset_grant_hours
     st.markdown(f"This applies to {len(targets)} account(s):\n\n{_names(targets)}")
@@ -161,7 +164,7 @@ def _body(action: str) -> None:
     if st.session_state.get(keys.DIALOG_ERROR):
         st.error(st.session_state[keys.DIALOG_ERROR])
     c1, c2 = st.columns(2)
-    c1.button("Confirm", key=keys.CONFIRM, type="primary", on_click=_apply)
+    c1.button(confirm, key=keys.CONFIRM, type="primary", on_click=_apply)
     c2.button("Cancel", key=keys.CANCEL, on_click=_close)
 
 
@@ -208,7 +211,7 @@ def _create() -> None:
 
 @st.dialog("Create user", on_dismiss=_close)
 def create_dialog() -> None:
-    _finished()
+    close_if_done(keys.DIALOG, "create")
     st.text_input("Username", key=keys.NEW_USERNAME, max_chars=64)
     st.text_input("Display name", key=keys.NEW_DISPLAY, max_chars=100)
     st.selectbox("Role", [r.value for r in Role], key=keys.NEW_ROLE)

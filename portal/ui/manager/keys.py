@@ -22,7 +22,6 @@ CSV = "sm_csv"
 DIALOG = "sm_dialog"  # which action's dialog is open
 TARGETS = "sm_targets"  # [(id, username, display name)] the open dialog acts on
 DIALOG_ERROR = "sm_dialog_error"
-DIALOG_DONE = "sm_dialog_done"  # the action succeeded: the dialog asks for a full rerun
 REASON = "sm_reason"
 CONFIRM = "sm_confirm"
 CANCEL = "sm_cancel"
