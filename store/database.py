@@ -57,3 +57,23 @@ class Database(Protocol):
     def write(self) -> AbstractContextManager[Cursor]: ...
 
     def close(self) -> None: ...
+
+
+class RawRows:
+    """What every backend's cursor adapter passes straight to its driver's cursor."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        return self.raw.description
+
+    def fetchone(self) -> Row | None:
+        return self.raw.fetchone()
+
+    def fetchall(self) -> list[Row]:
+        return self.raw.fetchall()
+
+    def fetchmany(self, size: int = 1) -> list[Row]:
+        return self.raw.fetchmany(size)

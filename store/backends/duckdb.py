@@ -14,22 +14,17 @@ import duckdb
 import pyarrow as pa
 
 from portal.errors import ConstraintViolation, StoreUnavailable
-from store.database import Row
+from store.database import RawRows
 
 
 class _Violation(ConstraintViolation, duckdb.ConstraintException):
     """Our error, still a duckdb.Error for code that caught DuckDB's own before the seam."""
 
 
-class DuckDBCursor:
+class DuckDBCursor(RawRows):
     """A DuckDB cursor behind the store.database.Cursor protocol."""
 
-    def __init__(self, raw: duckdb.DuckDBPyConnection) -> None:
-        self.raw = raw
-
-    @property
-    def description(self) -> Sequence[Sequence[Any]] | None:
-        return self.raw.description
+    raw: duckdb.DuckDBPyConnection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> DuckDBCursor:
         try:
@@ -44,15 +39,6 @@ class DuckDBCursor:
         except duckdb.ConstraintException as exc:
             raise _mapped(exc) from exc
         return self
-
-    def fetchone(self) -> Row | None:
-        return self.raw.fetchone()
-
-    def fetchall(self) -> list[Row]:
-        return self.raw.fetchall()
-
-    def fetchmany(self, size: int = 1) -> list[Row]:
-        return self.raw.fetchmany(size)
 
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         self.raw.complete()  # DuckDB 2 refuses sql() while an earlier execute() result is unread

@@ -15,7 +15,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from portal.errors import ConstraintViolation, StoreUnavailable
-from store.database import Row
+from store.database import RawRows
 
 # A `?` outside quoted strings/identifiers becomes `%s`; every `%` (quoted or not) is doubled,
 # as psycopg reads `%` everywhere in the text.
@@ -46,15 +46,10 @@ def translate(sql: str) -> str:
     return _TOKEN.sub(lambda m: _SWAP.get(m.group(0)) or m.group(0).replace("%", "%%"), sql)
 
 
-class PostgresCursor:
+class PostgresCursor(RawRows):
     """A psycopg cursor behind the store.database.Cursor protocol."""
 
-    def __init__(self, raw: psycopg.Cursor[Any]) -> None:
-        self.raw = raw
-
-    @property
-    def description(self) -> Sequence[Sequence[Any]] | None:
-        return self.raw.description
+    raw: psycopg.Cursor[Any]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PostgresCursor:
         try:
@@ -69,15 +64,6 @@ class PostgresCursor:
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
         return self
-
-    def fetchone(self) -> Row | None:
-        return self.raw.fetchone()
-
-    def fetchall(self) -> list[Row]:
-        return self.raw.fetchall()
-
-    def fetchmany(self, size: int = 1) -> list[Row]:
-        return self.raw.fetchmany(size)
 
     def arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         rows = self.execute(sql, params).fetchall()
