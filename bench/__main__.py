@@ -73,6 +73,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"where to write the JSON results (default {RESULTS})",
     )
     ap.add_argument("--no-write", action="store_true", help="print only; write no JSON")
+    ap.add_argument(
+        "--db",
+        action="append",
+        metavar="duckdb|postgresql://...",
+        help="engine to measure (repeatable, in order; default duckdb): 'duckdb' (the cached "
+        "files) or the URL of a PostgreSQL server on which the bench may create databases "
+        "(bench/pg.py); `--db duckdb --db postgresql://...` measures both in one run and prints "
+        "them side by side",
+    )
     args = ap.parse_args(argv)
     args.sizes = sorted(args.sizes or ([100_000] if args.quick else [100_000, 1_000_000]))
     args.runs = max(9, args.runs or (9 if args.quick else 15))
@@ -89,7 +98,17 @@ def log(text: str) -> None:
 
 def meta(args: argparse.Namespace, began: float) -> dict[str, Any]:
     packages = {}
-    for name in ("streamlit", "duckdb", "bcrypt", "pyotp", "pandas", "pyarrow", "cryptography"):
+    names = (
+        "streamlit",
+        "duckdb",
+        "bcrypt",
+        "pyotp",
+        "pandas",
+        "pyarrow",
+        "cryptography",
+        "psycopg",
+    )
+    for name in names:
         try:
             packages[name] = version(name)
         except Exception:  # noqa: BLE001
@@ -132,6 +151,136 @@ def what_if_table(experiments: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def engines(args: argparse.Namespace) -> dict[str, str | None]:
+    """Label -> PostgreSQL server URL (None: the DuckDB file), in the order given."""
+    found: dict[str, str | None] = {}
+    for target in args.db or ["duckdb"]:
+        if target == "duckdb":
+            found["duckdb"] = None
+        elif target.startswith(("postgresql://", "postgres://")):
+            found["postgresql"] = target
+        else:
+            raise SystemExit(f"--db takes 'duckdb' or a postgresql:// URL, not {target!r}")
+    return found
+
+
+def run_engine(
+    args: argparse.Namespace, label: str, server: str | None, first: bool
+) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+    """Every part on one engine: (figures, load averages, what-if experiments)."""
+    from bench import dataset, peer, reruns, signin
+    from portal.clock import FixedClock
+    from portal.ui.resources import use_portal
+
+    quick = args.quick
+    figures: list[Any] = []
+    loads: dict[str, Any] = {}
+    big = args.sizes[-1]
+    datasets = {}
+    for n in args.sizes:
+        datasets[n] = dataset.prepare(n, log, server)
+        seconds = datasets[n].generated_seconds
+        if seconds is not None:
+            loads[f"generated_{n}_seconds"] = round(seconds, 1)
+    clock = FixedClock(dataset.START)
+    p = datasets[big].open(clock)
+    log(f"[{label}] sign-in figures on {big:,} accounts")
+    gc.collect()
+    if "login" not in args.skip:
+        figures += signin.login_figures(p, clock, args.runs, 20 if quick else 50)
+        loads["login"] = os.getloadavg()[0]
+    if "concurrency" not in args.skip:
+        log(f"[{label}] concurrency")
+        figures += signin.concurrency_figures(
+            p, clock, 8 if quick else 16, 2 if quick else 4, 2 if quick else 8
+        )
+        loads["concurrency"] = os.getloadavg()[0]
+    if "same_user" not in args.skip:
+        figures.append(signin.same_user_check(p, clock, 1 if quick else 3))
+    rerun_manager = None
+    if "manager" not in args.skip:
+        rerun_manager = manager_part(args, label, datasets, p, figures, loads)
+    if "reruns" not in args.skip:
+        log(f"[{label}] reruns of each page")
+        blank = reruns.blank(p, 5 if quick else 9)
+        figures += reruns.rerun_figures(p, big, 5 if quick else 9, blank, rerun_manager)
+        loads["reruns"] = os.getloadavg()[0]
+    if "peer" not in args.skip and first:  # the peer's YAML file is the same for every engine
+        log(f"peer at {args.peer_sizes} users")
+
+        def ours() -> float:
+            t = signin.sign_in(p, clock.now, dataset.people(p).login)
+            clock.advance(seconds=30)
+            return t.total
+
+        figures += peer.peer_figures(args.peer_sizes, 1 if quick else 3, ours)
+        loads["peer"] = os.getloadavg()[0]
+    if "queries" not in args.skip and server is None:  # reads DuckDB's EXPLAIN ANALYZE
+        from bench import queries
+
+        log("query audit")
+        figures += queries.query_figures(p, 5 if quick else 15)
+    experiments: dict[str, Any] = {}
+    if args.what_if and server is None:  # the changes patch the DuckDB backend
+        from bench import whatif
+
+        log("what-if: proposed production changes, monkeypatched")
+        try:
+            experiments = whatif.run(p, clock, datasets, args, log)
+        except Exception as exc:  # noqa: BLE001 - keep the figures; report the failure
+            log(f"what-if failed: {type(exc).__name__}: {exc}")
+            experiments = {"error": f"{type(exc).__name__}: {exc}"}
+    if args.profile and first:
+        from bench import profiles
+
+        log("profiles")
+        profiles.write(p, clock, log)
+    use_portal(None)
+    p.db.close()
+    return figures, loads, experiments
+
+
+def manager_part(
+    args: argparse.Namespace,
+    label: str,
+    datasets: dict[int, Any],
+    p: Any,
+    figures: list[Any],
+    loads: dict[str, Any],
+) -> Any:
+    """The manager page at each size (appended to figures); the rerun series at the largest."""
+    from bench import dataset, manager
+    from portal.clock import FixedClock
+    from portal.ui.resources import use_portal
+
+    quick, big, rerun = args.quick, args.sizes[-1], None
+    for n in args.sizes:
+        log(f"[{label}] manager page at {n:,} accounts")
+        # The page at the generated instant (lockouts still running), whatever the
+        # sign-in figures did to the clock and the throttle rows (they prune expired ones).
+        at_start = FixedClock(dataset.START + dt.timedelta(minutes=1))
+        q = dataclasses.replace(p, clock=at_start) if n == big else datasets[n].open(at_start)
+        try:
+            datasets[n].restore_throttle(q)
+            found, series = manager.manager_figures(
+                q,
+                n,
+                runs=3 if quick else 7,
+                naive_runs=2 if quick or n >= 1_000_000 else 3,
+                target_ms=300.0 if n >= 1_000_000 else None,
+            )
+        finally:
+            if q.db is not p.db:
+                q.db.close()
+            use_portal(p)
+        figures += found
+        if n == big:
+            rerun = series["rerun"]
+        loads[f"manager_{n}"] = os.getloadavg()[0]
+        gc.collect()
+    return rerun
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     began = time.perf_counter()
@@ -142,114 +291,50 @@ def main(argv: list[str] | None = None) -> int:
 
     st_logger.set_log_level(logging.ERROR)  # bare-mode "missing ScriptRunContext" chatter
 
-    from bench import dataset, manager, peer, reruns, signin
-    from bench.timing import Figure, table
-    from portal.clock import FixedClock
-    from portal.ui.resources import use_portal
+    from bench.timing import side_by_side, table
 
-    quick = args.quick
-    figures: list[Figure] = []
-    loads: dict[str, Any] = {}
-    big = args.sizes[-1]
-    datasets = {}
-    for n in args.sizes:
-        datasets[n] = dataset.prepare(n, log)
-        if datasets[n].generated_seconds is not None:
-            loads[f"generated_{n}_seconds"] = round(datasets[n].generated_seconds, 1)
-    clock = FixedClock(dataset.START)
-    p = datasets[big].open(clock)
-    log(f"sign-in figures on {big:,} accounts")
-    gc.collect()
-    if "login" not in args.skip:
-        figures += signin.login_figures(p, clock, args.runs, 20 if quick else 50)
-        loads["login"] = os.getloadavg()[0]
-    if "concurrency" not in args.skip:
-        log("concurrency")
-        figures += signin.concurrency_figures(
-            p, clock, 8 if quick else 16, 2 if quick else 4, 2 if quick else 8
-        )
-        loads["concurrency"] = os.getloadavg()[0]
-    if "same_user" not in args.skip:
-        figures.append(signin.same_user_check(p, clock, 1 if quick else 3))
-    rerun_manager = None
-    if "manager" not in args.skip:
-        for n in args.sizes:
-            log(f"manager page at {n:,} accounts")
-            # The page at the generated instant (lockouts still running), whatever the
-            # sign-in figures did to the clock and the throttle rows (they prune expired ones).
-            at_start = FixedClock(dataset.START + dt.timedelta(minutes=1))
-            q = dataclasses.replace(p, clock=at_start) if n == big else datasets[n].open(at_start)
-            try:
-                datasets[n].restore_throttle(q)
-                found, series = manager.manager_figures(
-                    q,
-                    n,
-                    runs=3 if quick else 7,
-                    naive_runs=2 if quick or n >= 1_000_000 else 3,
-                    target_ms=300.0 if n >= 1_000_000 else None,
-                )
-            finally:
-                if q.db is not p.db:
-                    q.db.close()
-                use_portal(p)
-            figures += found
-            if n == big:
-                rerun_manager = series["rerun"]
-            loads[f"manager_{n}"] = os.getloadavg()[0]
-            gc.collect()
-    if "reruns" not in args.skip:
-        log("reruns of each page")
-        blank = reruns.blank(p, 5 if quick else 9)
-        figures += reruns.rerun_figures(p, big, 5 if quick else 9, blank, rerun_manager)
-        loads["reruns"] = os.getloadavg()[0]
-    if "peer" not in args.skip:
-        log(f"peer at {args.peer_sizes} users")
-
-        def ours() -> float:
-            t = signin.sign_in(p, clock.now, dataset.people(p).login)
-            clock.advance(seconds=30)
-            return t.total
-
-        figures += peer.peer_figures(args.peer_sizes, 1 if quick else 3, ours)
-        loads["peer"] = os.getloadavg()[0]
-    if "queries" not in args.skip:
-        from bench import queries
-
-        log("query audit")
-        figures += queries.query_figures(p, 5 if quick else 15)
-    experiments: dict[str, Any] = {}
-    if args.what_if:
-        from bench import whatif
-
-        log("what-if: proposed production changes, monkeypatched")
-        try:
-            experiments = whatif.run(p, clock, datasets, args, log)
-        except Exception as exc:  # noqa: BLE001 - keep the figures; report the failure
-            log(f"what-if failed: {type(exc).__name__}: {exc}")
-            experiments = {"error": f"{type(exc).__name__}: {exc}"}
-    if args.profile:
-        from bench import profiles
-
-        log("profiles")
-        profiles.write(p, clock, log)
-    use_portal(None)
-    p.db.close()
-
-    print(table(figures))
-    for f in figures:
-        if f.notes:
-            print(f"  {f.key}: {f.notes}")
-    if experiments:
-        print(what_if_table(experiments))
-    by_key = {f.key: f for f in figures}
+    results: dict[str, Any] = {}
+    for i, (label, server) in enumerate(engines(args).items()):
+        figures, loads, experiments = run_engine(args, label, server, first=i == 0)
+        results[label] = {"figures": figures, "loads": loads, "experiments": experiments}
+    for label, r in results.items():
+        if len(results) > 1:
+            print(f"## {label}")
+        print(table(r["figures"]))
+        for f in r["figures"]:
+            if f.notes:
+                print(f"  {f.key}: {f.notes}")
+        if r["experiments"]:
+            print(what_if_table(r["experiments"]))
+    if len(results) > 1:
+        print("\n## side by side (ms unless stated; ratio against the same engine's baseline)")
+        print(side_by_side({label: r["figures"] for label, r in results.items()}))
+    first = next(iter(results.values()))
     result = {
-        "meta": {**meta(args, began), "load_average_1min": loads},
-        "figures": [f.as_dict() for f in figures],
-        "experiments": experiments,
+        "meta": {**meta(args, began), "load_average_1min": first["loads"]},
+        "figures": [f.as_dict() for f in first["figures"]],
+        "experiments": first["experiments"],
+        "engines": {
+            label: {
+                "figures": [f.as_dict() for f in r["figures"]],
+                "load_average_1min": r["loads"],
+                "experiments": r["experiments"],
+            }
+            for label, r in results.items()
+        },
     }
     if not args.no_write:
         args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
         log(f"wrote {args.output}")
+    lines = [(label, summary(r["figures"])) for label, r in results.items()]
+    for label, line in lines[1:]:
+        print(f"{label}: {line}")
+    print(lines[0][1])  # the last line: the first engine's (DuckDB by default)
+    return 0
+
+
+def summary(figures: list[Any]) -> str:
+    by_key = {f.key: f for f in figures}
 
     def value(key: str, stat: str) -> str:
         f = by_key.get(key)
@@ -258,11 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         v = f.ratio if stat == "ratio" else f.measured.stat(stat)
         return "nan" if v is None else f"{v:.3f}" if stat == "ratio" else f"{v:.1f}"
 
-    print(
+    return (
         f"login_ratio={value('login_ratio', 'ratio')} code_ms={value('code_ms', 'median')} "
         f"manager_ms_100k={value('manager_ms_100k', 'median')}"
     )
-    return 0
 
 
 if __name__ == "__main__":

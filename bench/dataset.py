@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from bench import pg
 from portal import crypto
 from portal.access import throttle
 from portal.clock import FixedClock
@@ -85,8 +86,9 @@ LAST = (  # noqa: SIM905
 class Dataset:
     accounts: int
     cached: Path  # the generated file (never written after generation)
-    work: Path  # this run's copy
+    work: Path | str  # this run's copy: a DuckDB file or a postgresql:// URL
     generated_seconds: float | None  # None when the cache was used
+    engine: str = "duckdb"  # or "postgresql" (bench/pg.py)
 
     def settings(self, rounds: int = 12) -> Settings:
         return Settings(db_path=str(self.work), secret_key=BENCH_KEY, bcrypt_rounds=rounds)
@@ -101,6 +103,9 @@ class Dataset:
         runs on) the generated failures and lockouts are gone; the manager page is measured at
         the generated instant and should count them.
         """
+        if self.engine == "postgresql":
+            pg.restore_table(str(self.work), self.cached, "throttle")
+            return
         with duckdb.connect(str(self.cached), read_only=True) as pristine:
             rows = pristine.sql("SELECT * FROM throttle").to_arrow_table()
         with p.db.write() as cur:
@@ -126,8 +131,15 @@ def schema_key() -> str:
     return h.hexdigest()[:12]
 
 
-def prepare(accounts: int, log: callable = print) -> Dataset:  # type: ignore[valid-type]
-    """The cached database of `accounts` generated people (generating it if needed) + a copy."""
+def prepare(
+    accounts: int,
+    log: Callable[[str], object] = print,
+    server: str | None = None,
+) -> Dataset:
+    """The cached database of `accounts` generated people (generating it if needed) + a copy.
+
+    With server (a PostgreSQL URL), the copy is a PostgreSQL database holding the same rows.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
     key = schema_key()
     cached = CACHE / f"accounts-{accounts}-{key}.duckdb"
@@ -144,14 +156,21 @@ def prepare(accounts: int, log: callable = print) -> Dataset:  # type: ignore[va
         tmp.rename(cached)
         seconds = time.perf_counter() - began
         log(f"generated in {seconds:.1f} s ({cached.stat().st_size / 1e6:,.0f} MB)")
+    if server is not None:
+        name, seconds = pg.cached(server, accounts, pg.pg_key(key), cached, log)
+        url = pg.create(server, f"bench_work_{accounts}", template=name)
+        return Dataset(accounts, cached, url, seconds, "postgresql")
     work = CACHE / f"work-{accounts}.duckdb"
     Path(str(work) + ".wal").unlink(missing_ok=True)
     shutil.copyfile(cached, work)
     return Dataset(accounts, cached, work, seconds)
 
 
-def empty(name: str = "empty") -> Dataset:
+def empty(name: str = "empty", server: str | None = None) -> Dataset:
     """A fresh, migrated database with no account (for the first-run page)."""
+    if server is not None:
+        url = pg.create(server, f"bench_work_{name}")
+        return Dataset(0, Path(), url, None, "postgresql")
     CACHE.mkdir(parents=True, exist_ok=True)
     work = CACHE / f"work-{name}.duckdb"
     for f in (work, Path(str(work) + ".wal")):

@@ -29,14 +29,21 @@ class NaiveResult:
     frame: pd.DataFrame  # every account, the columns the table shows
 
 
+def _frame(cur: Any, sql: str) -> pd.DataFrame:
+    """Every row into pandas: DuckDB's own .df(); elsewhere the cursor's Arrow table."""
+    if getattr(cur, "dialect", "") == "duckdb":
+        return cur.execute(sql).df()
+    return cur.arrow(sql).to_pandas()
+
+
 def naive(p: Portal, term: str, low: int) -> NaiveResult:
     """The naive page: every row of every table into pandas, then status, counts, search, page."""
     now = pd.Timestamp(p.now())
     with p.db.read() as cur:
-        users = cur.execute("SELECT * FROM users").df()
-        factors = cur.execute("SELECT id, user_id, status, activated_at FROM factors").df()
-        codes = cur.execute("SELECT factor_id, used_at FROM backup_codes").df()
-        throttle = cur.execute("SELECT * FROM throttle").df()
+        users = _frame(cur, "SELECT * FROM users")
+        factors = _frame(cur, "SELECT id, user_id, status, activated_at FROM factors")
+        codes = _frame(cur, "SELECT factor_id, used_at FROM backup_codes")
+        throttle = _frame(cur, "SELECT * FROM throttle")
     active = factors[factors["status"] == "active"]
     pending = factors[factors["status"] == "pending"]
     unused = codes[codes["used_at"].isna()].groupby("factor_id").size()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from bench import apptest, dataset
+from bench import apptest, dataset, pg
 from bench.timing import Figure, Series
 from portal.clock import FixedClock
 from portal.context import Portal
@@ -36,7 +36,8 @@ def rerun_figures(
     pages["two_factor"] = _reruns(at, runs, "Configure two-factor authentication (manage view)")
     if manager is not None:
         pages["manager"] = manager
-    empty = dataset.empty()
+    server = p.db.path if pg.is_url(p.db.path) else None  # any database of that server
+    empty = dataset.empty(server=server)
     q = empty.open(FixedClock(dataset.START))
     try:
         pages["first_run"] = _reruns(apptest.app(q), runs, "first run (empty database)")

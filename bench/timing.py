@@ -178,3 +178,27 @@ def table(figures: list[Figure]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def side_by_side(by_engine: dict[str, list[Figure]]) -> str:
+    """A markdown table, one row per figure key, one column pair per engine: measured, ratio."""
+    engines = list(by_engine)
+    keys: list[str] = []
+    for figures in by_engine.values():
+        keys += [f.key for f in figures if f.key not in keys]
+    header = ["figure"]
+    for e in engines:
+        header += [f"{e} min/med/max", f"{e} ratio"]
+    rows = [header, ["---"] * len(header)]
+    for key in keys:
+        row = [key]
+        for e in engines:
+            f = next((f for f in by_engine[e] if f.key == key), None)
+            ratio = None if f is None else f.ratio
+            verdict = "" if f is None or f.met is None else (" MET" if f.met else " MISSED")
+            row += [
+                "-" if f is None else _triple(f.measured),
+                ("-" if ratio is None else f"{ratio:.3f}") + verdict,
+            ]
+        rows.append(row)
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)

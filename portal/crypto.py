@@ -68,6 +68,22 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def read_key_file(path: Path) -> bytes:
+    """The key from a file put there for the portal (secret_key_file): never created here."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise EncryptionKeyError(
+            f"The key file {path} (secret_key_file) does not exist. Create it once, e.g. "
+            f"`openssl rand -base64 32 > {path}`, and give every server the same file."
+        ) from None
+    except OSError as exc:
+        raise EncryptionKeyError(
+            f"The key file {path} (secret_key_file) cannot be read: {exc.strerror}."
+        ) from None
+    return decode_key(text)
+
+
 def load_or_create_key(key_text: str | None, key_file: Path, may_create: bool) -> bytes:
     """The key from the setting, else the key file; create the file (0600) only when allowed."""
     if key_text:

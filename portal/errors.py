@@ -5,6 +5,8 @@ catches them all and shows the same words whichever factor failed."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class PortalError(Exception):
     """Root of the portal's expected errors; str() is safe to show to a person."""
@@ -49,15 +51,31 @@ class CodeReused(InvalidCode):
 class Throttled(PortalError):
     """Too many failed attempts; wait before trying again."""
 
-    def __init__(self, seconds: float, locked: bool = False) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        locked: bool = False,
+        until: dt.datetime | None = None,
+        contact: str = "your security manager",
+    ) -> None:
         self.seconds = max(1, int(seconds + 0.999))
         self.locked = locked
-        minutes = (self.seconds + 59) // 60
-        if locked:
-            text = f"Too many failed attempts. Sign-in is locked for about {minutes} minute(s)."
-        else:
+        if not locked:
             text = f"Too many failed attempts. Please wait {self.seconds} second(s) and try again."
-        super().__init__(text)
+            super().__init__(text)
+            return
+        minutes = (self.seconds + 59) // 60
+        wait = "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+        if until is None:
+            when = f"for {wait}"
+        elif minutes < 12 * 60:
+            when = f"until {until.astimezone(dt.UTC):%H:%M} UTC (in {wait})"
+        else:  # a lock that outlasts the day names the date too
+            when = f"until {until.astimezone(dt.UTC):%d %B %H:%M} UTC"
+        super().__init__(
+            f"Too many failed attempts. Sign-in is locked {when}: try again then, or ask "
+            f"{contact} to unlock it sooner."
+        )
 
 
 class PermissionDenied(PortalError):

@@ -19,6 +19,7 @@ class Settings:
     db_path: str = str(DEFAULT_DB)
     db_pool_size: int = 5  # PostgreSQL: connections per server process
     secret_key: str | None = None
+    secret_key_file: str = ""  # a file holding the key (e.g. a mounted secret); never created
     issuer: str = "2FA Portal"
     bcrypt_rounds: int = 12
     totp_window: int = 1
@@ -33,6 +34,7 @@ class Settings:
     backup_code_count: int = 10
     backup_codes_low: int = 3
     reset_grant_hours: int = 24
+    help_contact: str = "your security manager"  # who people are told to ask for help
     clock_offset_seconds: int = 0
     clock_file: str = ""
     demo: bool = False
@@ -45,10 +47,14 @@ class Settings:
     smtp_sender: str = "2fa-portal@localhost"
     public_url: str = ""  # the origin browsers use, e.g. https://2fa.example.org
     trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For counts
+    session_cookie_domain: str = ""  # e.g. example.org: the cookie covers its sub-hosts
+    authz_hosts: str = ""  # comma-separated hosts forward auth guards and may send people back to
+    authz_rules_file: str = ""  # TOML [[rule]] list: who may pass per host and path prefix
 
     @property
     def key_file(self) -> Path:
-        return Path(self.db_path + ".key")
+        """Where the key is read from without secret_key: secret_key_file, else <db>.key."""
+        return Path(self.secret_key_file or self.db_path + ".key")
 
 
 ENV_PREFIX = "PORTAL_"

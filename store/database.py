@@ -6,18 +6,28 @@ types, so a second backend (PostgreSQL) plugs in behind the same functions and t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from portal.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
+ATTEMPTS = 3  # transact(): how many times a transaction may run before "try again"
+BACKOFF_SECONDS = 0.05  # the first pause between two runs; doubled each time, with jitter
+TRY_AGAIN = "The database is busy with a conflicting change: please try again."
 
 
 class Cursor(Protocol):
     """DB-API style: `?` placeholders only, rows as tuples; execute() returns the cursor."""
+
+    dialect: str  # the Database's: the few statements that differ per engine branch on it
 
     @property
     def description(self) -> Sequence[Sequence[Any]] | None: ...
@@ -56,7 +66,36 @@ class Database(Protocol):
 
     def write(self) -> AbstractContextManager[Cursor]: ...
 
+    def transact(self, work: Callable[[Cursor], T], attempts: int = ATTEMPTS) -> T:
+        """work(cur) in one write transaction, re-run from the start after a transient failure.
+
+        A serialization failure, a deadlock or a connection lost before the commit rolls the
+        whole transaction back and runs `work` again (up to `attempts` times, after a short
+        jittered pause), then raises a "try again" StoreUnavailable. `work` must therefore do
+        nothing but database work through `cur` (and raise to roll back).
+        """
+        ...
+
     def close(self) -> None: ...
+
+
+class Transient(Exception):
+    """A backend's one run of a transaction was rolled back by a conflict: it may run again."""
+
+
+def with_retries(
+    once: Callable[[], T], attempts: int, pause: Callable[[float], None] = time.sleep
+) -> T:
+    """Run once() until it does not raise Transient; after `attempts` runs, StoreUnavailable."""
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            return once()
+        except Transient as exc:
+            if attempt >= attempts:
+                raise StoreUnavailable(str(exc) or TRY_AGAIN) from exc
+            jitter = 0.5 + random.random()  # noqa: S311 - spreads retries, not a secret
+            pause(BACKOFF_SECONDS * 2 ** (attempt - 1) * jitter)
+    raise AssertionError("unreachable")
 
 
 class RawRows:

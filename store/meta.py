@@ -20,3 +20,16 @@ def upsert_meta(cur: Cursor, key: str, value: bytes) -> None:
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
+
+
+def claim_meta(cur: Cursor, key: str, value: bytes) -> bool:
+    """Insert the row unless it exists: True for the one transaction that made it.
+
+    A concurrent claim of the same key waits for the first to commit (or roll back): the
+    primary key makes this a single-use latch across processes.
+    """
+    row = cur.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
+        [key, value],
+    ).fetchone()
+    return row is not None

@@ -123,9 +123,20 @@ def delete_user_throttle(cur: Cursor, user_id: int) -> int:
     )
 
 
-def delete_stale(cur: Cursor, now: dt.datetime) -> None:
-    """Prune rows whose window ended: they would start afresh anyway."""
-    cur.execute("DELETE FROM throttle WHERE expires_at <= ?", [now])
+def delete_stale(cur: Cursor, now: dt.datetime) -> int:
+    """Prune rows whose window ended (they would start afresh anyway); how many went.
+
+    On PostgreSQL rows another transaction holds (an attempt being counted, another prune) are
+    skipped, not waited for: pruning never blocks a sign-in nor deadlocks with one.
+    """
+    if cur.dialect == "postgresql":
+        sql = (
+            "DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE expires_at <= ?"
+            " FOR UPDATE SKIP LOCKED) RETURNING key"
+        )
+    else:
+        sql = "DELETE FROM throttle WHERE expires_at <= ? RETURNING key"
+    return len(cur.execute(sql, [now]).fetchall())
 
 
 def delete_all_throttle(cur: Cursor) -> None:

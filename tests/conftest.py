@@ -1,12 +1,18 @@
-"""Shared fixtures: a migrated DuckDB file, a fixed clock, and a Portal built on both."""
+"""Shared fixtures: a migrated DuckDB file, a fixed clock, a Portal built on both, and a
+PostgreSQL server with a migrated template database (`postgres_template`, for tests/app and e2e)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from portal import crypto
 from portal.access import accounts
@@ -16,10 +22,41 @@ from portal.models import Identity, Role
 from portal.settings import Settings
 from portal.twofactor import enrolment, totp
 from portal.ui.resources import use_portal
+from store import open_database
+from tests.store import postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 START = dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=dt.UTC)
+
+
+class PostgresTemplate:
+    """A PostgreSQL server with a migrated template database; fresh() clones it (fast)."""
+
+    def __init__(self, server: str, admin: psycopg.Connection[object], template: str) -> None:
+        self.server, self._admin, self.template = server, admin, template
+
+    def fresh(self) -> str:
+        """The URL of a new, migrated database of its own: CREATE DATABASE ... TEMPLATE."""
+        name = "portal_test_" + uuid.uuid4().hex[:12]
+        self._admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return postgres.as_url(self.server, name)
+
+    def drop(self, url: str) -> None:
+        postgres.drop_database(self.server, url)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    """PORTAL_TEST_POSTGRES or a throw-away cluster, for the AppTest and e2e runs on PostgreSQL."""
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get("PORTAL_TEST_POSTGRES") or stack.enter_context(postgres.cluster())
+        template = postgres.new_database(server)
+        open_database(template).close()  # migrated once; every clone starts from here
+        admin = stack.enter_context(psycopg.connect(server, autocommit=True))
+        yield PostgresTemplate(server, admin, str(conninfo_to_dict(template)["dbname"]))
+        with contextlib.suppress(psycopg.Error):
+            postgres.drop_database(server, template)
 
 
 @pytest.fixture

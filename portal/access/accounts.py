@@ -22,8 +22,11 @@ from portal.models import FactorStatus, Identity, Role, User
 from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
+from store import meta as meta_store
 from store import sessions as session_store
 from store import users as user_store
+
+FIRST_RUN_META = "first_manager"  # meta row claimed by the one first-run that may succeed
 
 
 class Next(enum.StrEnum):
@@ -56,14 +59,21 @@ def create_first_manager(
     name = validate.username(username)
     _check_new_password(password, confirm, name)
     hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
-    with p.db.write() as cur:
+
+    def create(cur: Cursor) -> User:
+        # Counting users is not enough across processes (each sees none): the first run also
+        # claims a meta row, which a concurrent claim waits for and then finds taken.
+        if not meta_store.claim_meta(cur, FIRST_RUN_META, name.encode()):
+            raise SetupAlreadyDone()
         if user_store.count_users(cur):
             raise SetupAlreadyDone()
         user = _insert(p, cur, name, name, Role.SECURITY_MANAGER, hashed)
         audit_store.insert_event(
             cur, p.now(), events.ACCOUNT_CREATED, name, name, source, "first security manager"
         )
-    return user
+        return user
+
+    return p.db.transact(create)
 
 
 def create_account(
@@ -120,9 +130,13 @@ def recheck_password(
 
     With `audit`, a wrong password is also written to the audit trail with that detail.
     """
-    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
+    throttle.prune(p)
+
+    def count(cur: Cursor) -> tuple[User | None, throttle.Attempt]:  # before bcrypt runs
         user = user_store.get_user(cur, identity.user_id)
-        attempt = throttle.reserve(p, cur, identity.username, identity.user_id, source)
+        return user, throttle.reserve(p, cur, identity.username, identity.user_id, source)
+
+    user, attempt = p.db.transact(count)
     if user is None or not passwords.check_password(
         password[: passwords.MAX_CHARS], user.password_hash
     ):
@@ -173,9 +187,14 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     if not username.strip() or not password:
         raise InvalidInput("Enter your username and password.")
     subject = throttle.subject_for(username[: validate.MAX_FIELD])
-    with p.db.write() as cur:  # the attempt is counted before bcrypt runs
-        user = user_store.get_user_by_username(cur, subject)
-        attempt = throttle.reserve(p, cur, subject, user.id if user else None, source)
+    throttle.prune(p)
+
+    def count(cur: Cursor) -> tuple[User | None, throttle.Attempt]:  # before bcrypt runs
+        # No account name holds a NUL (validate.username), and PostgreSQL refuses one in text.
+        user = None if "\x00" in subject else user_store.get_user_by_username(cur, subject)
+        return user, throttle.reserve(p, cur, subject, user.id if user else None, source)
+
+    user, attempt = p.db.transact(count)
     if user is None:
         throttle.check_unknown(p, password[: passwords.MAX_CHARS])
         password_ok = False
@@ -192,7 +211,7 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
         return PasswordOk(user, Next.WIZARD, use_reset_grant(p, user, source), now)
     if user.reset_expires_at is not None and active is None:
         raise InvalidCredentials(
-            "Your two-factor reset has expired. Ask your security manager for a new one."
+            f"Your two-factor reset has expired. Ask {p.settings.help_contact} for a new one."
         )
     if active is not None:
         return PasswordOk(user, Next.CODE, None, now)
@@ -210,22 +229,28 @@ def _sign_in_failed(
     else:
         who = user.username
         detail = "account disabled" if password_ok else "wrong password"
-    with p.db.write() as cur:
+
+    def keep(cur: Cursor) -> None:
         throttle.record_failure(p, cur, attempt, source)
         audit_store.insert_event(cur, p.now(), events.SIGN_IN_FAILED, None, who, source, detail)
+
+    p.db.transact(keep)
     raise InvalidCredentials()
 
 
 def complete_sign_in(p: Portal, user: User, source: str, second_factor: bool) -> Identity:
     """Record a finished sign-in: clear the throttle, stamp last sign-in, audit it."""
     now = p.now()
-    with p.db.write() as cur:
+    how = "password and second factor" if second_factor else "password only"
+
+    def record(cur: Cursor) -> None:
         throttle.clear(p, cur, user.username, source)
         user_store.update_last_sign_in(cur, user.id, now)
-        how = "password and second factor" if second_factor else "password only"
         audit_store.insert_event(
             cur, now, events.SIGN_IN_OK, user.username, user.username, source, how
         )
+
+    p.db.transact(record)
     return identity_for(user, now, now if second_factor else None)
 
 
@@ -246,15 +271,20 @@ def identity_for(
 def use_reset_grant(p: Portal, user: User, source: str) -> Identity:
     """Sign in through a manager's reset grant: used once, then the wizard must follow."""
     now = p.now()
-    with p.db.write() as cur:
+
+    def use(cur: Cursor) -> None:
         if not user_store.consume_reset_grant(cur, user.id, now):
-            raise InvalidCredentials("This reset is no longer valid. Ask your security manager.")
+            raise InvalidCredentials(
+                f"This reset is no longer valid. Ask {p.settings.help_contact}."
+            )
         throttle.clear(p, cur, user.username, source)
         user_store.update_last_sign_in(cur, user.id, now)
         audit_store.insert_event(cur, now, events.RESET_USED, user.username, user.username, source)
         audit_store.insert_event(
             cur, now, events.SIGN_IN_OK, user.username, user.username, source, "reset grant"
         )
+
+    p.db.transact(use)
     return identity_for(user, now, None)
 
 

@@ -18,6 +18,7 @@ from portal.access.accounts import identity_for
 from portal.context import Portal
 from portal.errors import SessionRefused
 from portal.models import BrowserSession, Identity
+from store import Cursor
 from store import audit as audit_store
 from store import sessions as session_store
 from store import users as user_store
@@ -63,10 +64,11 @@ def redeem_ticket(p: Portal, ticket: str, browser_id: str, user_agent: str) -> s
     if not ticket or not browser_id:
         raise SessionRefused()
     token = secrets.token_urlsafe(32)
-    with p.db.write() as cur:
-        found = session_store.update_redeem_ticket(
+    found = p.db.transact(
+        lambda cur: session_store.update_redeem_ticket(
             cur, digest(ticket), digest(browser_id), digest(token), user_agent[:512], p.now()
         )
+    )
     if found is None:
         raise SessionRefused()
     return token
@@ -139,27 +141,30 @@ def recheck(p: Portal, identity: Identity) -> str | None:
     with p.db.read() as cur:
         user = user_store.get_user(cur, identity.user_id)
     if user is None or user.disabled:
-        return "Your account has been disabled. Ask your security manager."
+        return f"Your account has been disabled. Ask {p.settings.help_contact}."
     if user.role is not identity.role or user.username != identity.username:
         return "Your account was changed by a security manager. Please sign in again."
     return None
 
 
 def end(p: Portal, session_id: str, reason: str, event: bool = False) -> None:
-    with p.db.write() as cur:
-        ended = session_store.update_end(cur, session_id, p.now(), reason)
-        found = session_store.get_session(cur, session_id)
-        if ended and event and found is not None:
-            user = user_store.get_user(cur, found.user_id)
-            audit_store.insert_event(
-                cur,
-                p.now(),
-                events.SESSION_ENDED,
-                None,
-                user.username if user else None,
-                found.source,
-                reason,
-            )
+    p.db.transact(lambda cur: _end(p, cur, session_id, reason, event))
+
+
+def _end(p: Portal, cur: Cursor, session_id: str, reason: str, event: bool) -> None:
+    ended = session_store.update_end(cur, session_id, p.now(), reason)
+    found = session_store.get_session(cur, session_id)
+    if ended and event and found is not None:
+        user = user_store.get_user(cur, found.user_id)
+        audit_store.insert_event(
+            cur,
+            p.now(),
+            events.SESSION_ENDED,
+            None,
+            user.username if user else None,
+            found.source,
+            reason,
+        )
 
 
 def end_by_token(p: Portal, token: str) -> None:
@@ -171,7 +176,8 @@ def end_by_token(p: Portal, token: str) -> None:
 
 def end_all(p: Portal, identity: Identity, reason: str, keep: str | None, source: str) -> int:
     """End a person's sessions (all, or all but `keep`); audited."""
-    with p.db.write() as cur:
+
+    def end_them(cur: Cursor) -> int:
         count = session_store.update_end_all(cur, identity.user_id, p.now(), reason, keep)
         audit_store.insert_event(
             cur,
@@ -182,7 +188,9 @@ def end_all(p: Portal, identity: Identity, reason: str, keep: str | None, source
             source,
             f"{count} session(s): {reason}",
         )
-    return count
+        return count
+
+    return p.db.transact(end_them)
 
 
 def active(p: Portal, user_id: int) -> list[BrowserSession]:

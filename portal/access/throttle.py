@@ -64,7 +64,6 @@ def reserve(p: Portal, cur: Cursor, name: str, user_id: int | None, source: str)
     """Count this attempt before it is checked; Throttled (nothing counted) if it must wait."""
     s, now = p.settings, p.now()
     address_key, account_key = _key(p, ADDRESS, name, source), _key(p, ACCOUNT, name)
-    throttle_store.delete_stale(cur, now)  # opportunistic pruning, in the same write
     expires = now + dt.timedelta(minutes=s.lockout_minutes)
     base, limit = s.throttle_base_seconds, account_limit(p)
     at_address = throttle_store.insert_attempt(
@@ -82,13 +81,25 @@ def reserve(p: Portal, cur: Cursor, name: str, user_id: int | None, source: str)
     return Attempt(username, address_key, account_key, at_address, anywhere)
 
 
+def prune(p: Portal) -> None:
+    """Drop counters whose window ended, in a short transaction of its own before counting.
+
+    Not inside the counting transaction: there its row locks could make two sign-ins wait on
+    (or deadlock with) each other across processes; the store skips rows others hold. It also
+    makes sure the HMAC key exists, so counting never opens a second connection mid-transaction.
+    """
+    _hmac_key(p)
+    p.db.transact(lambda cur: throttle_store.delete_stale(cur, p.now()))
+
+
 def _refusal(p: Portal, cur: Cursor, key: str, limit: int) -> Throttled:
     now, s = p.now(), p.settings
     row = throttle_store.get_throttle(cur, key)
     if row is None:
         return Throttled(1)
     if row.failures >= limit:  # locked, or the attempt that reached the limit is being checked
-        return Throttled(((row.locked_until or row.expires_at) - now).total_seconds(), locked=True)
+        until = row.locked_until or row.expires_at
+        return Throttled((until - now).total_seconds(), True, until, s.help_contact)
     delay = s.throttle_base_seconds * 2 ** (row.failures - s.throttle_after)
     return Throttled((row.last_failure_at + dt.timedelta(seconds=delay) - now).total_seconds())
 

@@ -26,15 +26,16 @@ from store import users as user_store
 MAX_TARGETS = 200  # people in one action (a page of the table is 50)
 
 
-def _targets(cur: Cursor, user_ids: Iterable[int]) -> list[User]:
+def _targets(cur: Cursor, user_ids: Iterable[int], actor_id: int) -> list[User]:
     ids = list(dict.fromkeys(int(i) for i in user_ids))
     if not ids:
         raise InvalidInput("Select at least one person first.")
     if len(ids) > MAX_TARGETS:
         raise InvalidInput(f"Select at most {MAX_TARGETS} people at a time.")
-    # Row-locked in id order (no deadlock between two managers): each change sees what a
-    # concurrent request for the same person wrote.
-    locked = {i: user_store.lock_user(cur, i) for i in sorted(ids)}
+    # The people and the acting manager, row-locked in id order (no deadlock between two
+    # managers): each change sees what a concurrent request for the same person wrote, and
+    # two managers disabling each other at once run one after the other.
+    locked = {i: user_store.lock_user(cur, i) for i in sorted({*ids, actor_id})}
     found = [locked[i] for i in ids]
     if any(u is None for u in found):
         raise NotFound()
@@ -43,10 +44,13 @@ def _targets(cur: Cursor, user_ids: Iterable[int]) -> list[User]:
 
 def _refuse_self(actor: Identity, targets: Sequence[User], what: str) -> None:
     if any(t.id == actor.user_id for t in targets):
-        raise PermissionDenied(
-            f"You cannot {what} your own account here. Ask another security manager, or use "
-            "Configure two-factor authentication."
+        # Disabling oneself has no own-page way; one's own 2FA is managed on the 2FA page.
+        instead = (
+            "another security manager can do that for you."
+            if what == "disable"
+            else "use Two-factor set-up in the sidebar, or ask another security manager."
         )
+        raise PermissionDenied(f"You cannot {what} your own account here: {instead}")
 
 
 def _end_sessions(
@@ -82,16 +86,22 @@ def _for_each(
 ) -> list[User]:
     """Run `act` for each person in one write transaction; the people for whom it did something.
 
-    The manager check, the step-up rule and the row locks come first, in the same transaction.
+    The manager check, the row locks, the manager check again (on the locked, current row: a
+    manager disabled by another one meanwhile is refused) and the step-up rule come first, in
+    the same transaction; a deadlock or serialization failure re-runs all of it.
     """
-    with p.db.write() as cur:
+
+    def run(cur: Cursor) -> list[User]:
+        require_manager(p, cur, actor)
+        targets = _targets(cur, user_ids, actor.user_id)
         require_manager(p, cur, actor)
         if step_up:
             require_fresh_code(p, cur, actor)
-        targets = _targets(cur, user_ids)
         if refuse_self:
             _refuse_self(actor, targets, refuse_self)
         return [person for person in targets if act(cur, person)]
+
+    return p.db.transact(run)
 
 
 def grant_reset(

@@ -76,16 +76,20 @@ def start(p: Portal, identity: Identity, source: str) -> KeyView:
     _require_recent_auth(p, identity)
     secret = totp.new_secret()
     now = p.now()
-    with p.db.write() as cur:
+    blob = p.cipher.encrypt(secret.encode(), f"totp:{identity.user_id}")
+
+    def begin(cur: Cursor) -> int:
         _lock_enabled(cur, identity)
         factor_store.delete_factors(cur, identity.user_id, FactorStatus.PENDING)
-        blob = p.cipher.encrypt(secret.encode(), f"totp:{identity.user_id}")
         factor_id = factor_store.insert_factor(cur, identity.user_id, blob, now)
         active = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
         detail = "replacing the current key" if active else "new key"
         audit_store.insert_event(
             cur, now, events.WIZARD_STARTED, identity.username, identity.username, source, detail
         )
+        return factor_id
+
+    factor_id = p.db.transact(begin)
     uri = totp.provisioning_uri(secret, identity.username, p.settings.issuer)
     return KeyView(secret, uri, factor_id)
 
@@ -120,7 +124,8 @@ def verify(
     if not totp.is_code(cleaned):
         raise InvalidInput(f"Enter the {totp.DIGITS}-digit code shown in your authenticator app.")
     now = p.now()
-    with p.db.write() as cur:
+
+    def check(cur: Cursor) -> None:
         _lock_enabled(cur, identity)
         factor = _pending_in(cur, identity, factor_id)
         secret = secret_of(p, factor)
@@ -141,10 +146,13 @@ def verify(
             cur, now, events.WIZARD_VERIFIED, identity.username, identity.username, source
         )
 
+    p.db.transact(check)
+
 
 def issue_codes(p: Portal, identity: Identity, factor_id: int | None = None) -> list[str]:
     """Backup codes for the verified pending key (the same ones again on a rerun or other tab)."""
-    with p.db.write() as cur:
+
+    def issue(cur: Cursor) -> list[str]:
         _lock_enabled(cur, identity)
         factor = _pending_in(cur, identity, factor_id)
         if factor.verified_at is None:
@@ -154,6 +162,8 @@ def issue_codes(p: Portal, identity: Identity, factor_id: int | None = None) -> 
             return [backup_codes.decrypt(p, identity.user_id, c.code_enc) for c in existing]
         return backup_codes.issue(p, cur, identity.user_id, factor.id)
 
+    return p.db.transact(issue)
+
 
 def finish(p: Portal, identity: Identity, source: str, factor_id: int | None = None) -> Identity:
     """Turn the verified key on (replacing an old key and its codes) in one transaction.
@@ -162,7 +172,8 @@ def finish(p: Portal, identity: Identity, source: str, factor_id: int | None = N
     UPDATE: a second Finish (another tab, a double click) changes nothing and says so.
     """
     now = p.now()
-    with p.db.write() as cur:
+
+    def turn_on(cur: Cursor) -> User:
         user = _lock_enabled(cur, identity)
         factor = _pending_in(cur, identity, factor_id)
         if factor.verified_at is None or not factor_store.list_backup_codes(cur, factor.id):
@@ -175,6 +186,9 @@ def finish(p: Portal, identity: Identity, source: str, factor_id: int | None = N
         audit_store.insert_event(
             cur, now, event, identity.username, identity.username, source, "2FA enabled"
         )
+        return user
+
+    user = p.db.transact(turn_on)
     refreshed = identity_for(user, identity.signed_in_at, now)
     return dataclasses.replace(refreshed, password_at=identity.password_at)
 

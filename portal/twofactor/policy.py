@@ -31,7 +31,7 @@ SINCE_KEY = "require_2fa_since:"  # + "users" or "managers": when the policy fir
 
 MANAGER_MESSAGE = (
     "Security managers must have two-factor authentication on, and sign in with it, to use "
-    "the manager page. Set it up in Configure two-factor authentication, then sign in again."
+    "the manager page. Set it up in Two-factor set-up, then sign in again."
 )
 
 
@@ -114,13 +114,14 @@ def policy_started(p: Portal) -> dict[str, dt.datetime | None]:
         found = {audience: _since(cur, audience) for audience in covered}
     missing = [a for a, on in covered.items() if on and found[a] is None]
     if missing:
-        with p.db.write() as cur:
-            for audience in missing:
-                since = _since(cur, audience)  # another session may have won
-                if since is None:
-                    since = p.now()
-                    meta_store.insert_meta(cur, SINCE_KEY + audience, since.isoformat().encode())
-                found[audience] = since
+
+        def record(cur: Cursor) -> dict[str, dt.datetime | None]:
+            first = p.now().isoformat().encode()
+            for audience in missing:  # another process may win: then its instant is kept
+                meta_store.claim_meta(cur, SINCE_KEY + audience, first)
+            return {audience: _since(cur, audience) for audience in missing}
+
+        found.update(p.db.transact(record))
     return found
 
 

@@ -107,7 +107,9 @@ def _check_second_factor(
 ) -> tuple[bool, int | None]:
     """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
     is_totp, cleaned = _parse_code(code)
-    with p.db.write() as cur:  # counted first, checked, then released or kept: one transaction
+    throttle.prune(p)
+
+    def check(cur: Cursor) -> tuple[bool, int | None]:  # counted, checked, released or kept
         attempt = throttle.reserve(p, cur, user.username, user.id, source)
         factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
         if factor is None:
@@ -127,6 +129,9 @@ def _check_second_factor(
         else:
             throttle.record_failure(p, cur, attempt, source)
             record_failed_code(cur, now, name, source, purpose, kind)
+        return ok, left
+
+    ok, left = p.db.transact(check)  # one transaction, re-run whole on a conflict
     if not ok:
         raise InvalidCode()
     return left is not None, left

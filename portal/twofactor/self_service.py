@@ -52,7 +52,8 @@ def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeVi
 def regenerate_backup_codes(p: Portal, identity: Identity, source: str) -> list[str]:
     """New codes for the active key; the old ones stop working at once."""
     require_fresh(p, identity)
-    with p.db.write() as cur:
+
+    def renew(cur: Cursor) -> list[str]:
         # Re-read under the person's lock: a key replaced or turned off meanwhile gets no codes.
         user_store.lock_user(cur, identity.user_id)
         factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
@@ -60,7 +61,9 @@ def regenerate_backup_codes(p: Portal, identity: Identity, source: str) -> list[
             raise InvalidState("Two-factor authentication is not enabled.")
         codes = backup_codes.issue(p, cur, identity.user_id, factor.id)
         _audit(p, cur, identity, events.CODES_REGENERATED, source)
-    return codes
+        return codes
+
+    return p.db.transact(renew)
 
 
 def reveal_key(p: Portal, identity: Identity, source: str) -> KeyView:
@@ -75,7 +78,8 @@ def reveal_key(p: Portal, identity: Identity, source: str) -> KeyView:
 def deactivate(p: Portal, identity: Identity, source: str, keep_session: str | None = None) -> None:
     """Turn 2FA off for oneself: the key and backup codes are deleted, other sessions end."""
     require_fresh(p, identity)
-    with p.db.write() as cur:
+
+    def turn_off(cur: Cursor) -> None:
         user_store.lock_user(cur, identity.user_id)
         if not factor_store.delete_factors(cur, identity.user_id):
             raise InvalidState("Two-factor authentication is already off.")
@@ -83,6 +87,8 @@ def deactivate(p: Portal, identity: Identity, source: str, keep_session: str | N
             cur, identity.user_id, p.now(), "2FA deactivated", keep_session
         )
         _audit(p, cur, identity, events.DEACTIVATED, source, "by the account holder")
+
+    p.db.transact(turn_off)
 
 
 def confirm_password(p: Portal, identity: Identity, password: str, source: str) -> Identity:

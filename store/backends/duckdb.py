@@ -6,15 +6,17 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
 from portal.errors import ConstraintViolation, StoreUnavailable
-from store.database import RawRows
+from store.database import ATTEMPTS, TRY_AGAIN, Cursor, RawRows, Transient, with_retries
+
+T = TypeVar("T")
 
 
 class _Violation(ConstraintViolation, duckdb.ConstraintException):
@@ -25,6 +27,7 @@ class DuckDBCursor(RawRows):
     """A DuckDB cursor behind the store.database.Cursor protocol."""
 
     raw: duckdb.DuckDBPyConnection
+    dialect = "duckdb"
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> DuckDBCursor:
         try:
@@ -93,6 +96,22 @@ class DuckDBDatabase:
                     raise _unavailable(exc) from exc
             finally:
                 cur.close()
+
+    def transact(self, work: Callable[[Cursor], T], attempts: int = ATTEMPTS) -> T:
+        """work(cur) in one write(); re-run if DuckDB reports a write-write conflict.
+
+        Writes are serialised in this process, so a conflict needs another connection to the
+        same file (rare): the loop is the same contract as PostgreSQL's, not a hot path.
+        """
+
+        def once() -> T:
+            try:
+                with self.write() as cur:
+                    return work(cur)
+            except duckdb.TransactionException as exc:
+                raise Transient(TRY_AGAIN) from exc
+
+        return with_retries(once, attempts)
 
     def close(self) -> None:
         self._conn.close()

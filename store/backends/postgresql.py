@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -15,13 +15,21 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from portal.errors import ConstraintViolation, StoreUnavailable
-from store.database import RawRows
+from store.database import ATTEMPTS, TRY_AGAIN, Cursor, RawRows, Transient, with_retries
 
 # A `?` outside quoted strings/identifiers becomes `%s`; every `%` (quoted or not) is doubled,
 # as psycopg reads `%` everywhere in the text.
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 _SWAP = {"?": "%s", "%": "%%"}
-_TRY_AGAIN = "The database is busy with a conflicting change: please try again."
+_LOST = "The database connection was lost: please try again."
+_DOWN = "The database cannot be reached right now: please try again in a moment"
+T = TypeVar("T")
+# SQLSTATE class 40 (psycopg makes these OperationalErrors, not TransactionRollback subclasses)
+_CONFLICTS = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.TransactionRollback,
+)
 _ARROW_TYPES = {
     16: pa.bool_(),
     20: pa.int64(),
@@ -50,6 +58,7 @@ class PostgresCursor(RawRows):
     """A psycopg cursor behind the store.database.Cursor protocol."""
 
     raw: psycopg.Cursor[Any]
+    dialect = "postgresql"
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PostgresCursor:
         try:
@@ -113,13 +122,39 @@ class PostgresDatabase:
             except psycopg.Error as exc:
                 raise _unavailable(exc) from exc
 
+    def transact(self, work: Callable[[Cursor], T], attempts: int = ATTEMPTS) -> T:
+        """work(cur) in a transaction, re-run on a serialization failure, a deadlock or a
+        connection lost before the commit (the pool replaces a dead connection on the next run).
+
+        A connection lost *during* the commit is not re-run: it may have committed.
+        """
+        return with_retries(lambda: self._once(work), attempts)
+
+    def _once(self, work: Callable[[Cursor], T]) -> T:
+        with self._connection() as conn:
+            committing = False
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    result = work(PostgresCursor(cur))
+                    committing = True
+            except _CONFLICTS as exc:  # rolled back by the server: safe to run again
+                raise Transient(TRY_AGAIN) from exc
+            except psycopg.OperationalError as exc:
+                if committing:
+                    raise StoreUnavailable(f"{_LOST} {_first_line(exc)}") from exc
+                raise Transient(f"{_LOST} {_first_line(exc)}") from exc
+            except psycopg.Error as exc:
+                raise _unavailable(exc) from exc
+            return result
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
             with self._pool.connection() as conn:
                 yield conn
         except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
-            raise StoreUnavailable(_describe(self.path, exc)) from exc
+            # Mid-request: the pool keeps trying by itself, so the person may simply retry.
+            raise StoreUnavailable(f"{_DOWN} ({_reason(exc)}).") from exc
 
     def close(self) -> None:
         self._pool.close()
@@ -136,12 +171,10 @@ def _unavailable(exc: psycopg.Error) -> Exception:
         return exc
     if isinstance(exc, psycopg.IntegrityError):
         return _mapped(exc)
-    if isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)):
-        return StoreUnavailable(_TRY_AGAIN)
+    if isinstance(exc, _CONFLICTS):
+        return StoreUnavailable(TRY_AGAIN)
     if isinstance(exc, psycopg.OperationalError):
-        return StoreUnavailable(
-            "The database connection was lost: please try again. " + _first_line(exc)
-        )
+        return StoreUnavailable(f"{_LOST} {_first_line(exc)}")
     return StoreUnavailable(f"The database could not complete the request: {_first_line(exc)}")
 
 
@@ -163,10 +196,12 @@ def redacted(url: str) -> str:
 
 def _describe(url: str, exc: BaseException) -> str:
     # psycopg's messages name host and port, not the password; still, show only our redaction.
+    return f"The PostgreSQL database {redacted(url)} cannot be reached: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
     reason = _first_line(exc)
-    if "password" in reason.lower():
-        reason = "authentication failed"
-    return f"The PostgreSQL database {redacted(url)} cannot be reached: {reason}"
+    return "authentication failed" if "password" in reason.lower() else reason
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

@@ -8,6 +8,7 @@ gets a database of its own, created from template0 and dropped afterwards.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -48,9 +49,50 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """A running throw-away cluster: its superuser conninfo, and pg_ctl to stop or restart it."""
+
+    conninfo: str
+    data: Path
+    log: Path
+    options: str
+    pg_ctl: str
+
+    def start(self) -> None:
+        _run(
+            [
+                self.pg_ctl,
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                self.options,
+                "-w",
+                "start",
+            ]
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every session (rolling back open transactions), as a restart would."""
+        _run([self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"])
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @contextlib.contextmanager
 def cluster() -> Iterator[str]:
-    """Start a cluster in a new temporary folder; yield a superuser conninfo; stop and remove it.
+    """Start a cluster in a new temporary folder; yield a superuser conninfo; stop and remove it."""
+    with own_cluster() as server:
+        yield server.conninfo
+
+
+@contextlib.contextmanager
+def own_cluster() -> Iterator[Server]:
+    """A cluster of this caller's own (to stop and restart), in a new temporary folder.
 
     The folder is made with tempfile (not pytest's tmp_path, whose parents are private to root),
     so the `postgres` user can reach it.
@@ -70,7 +112,7 @@ def _run(cmd: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _started(folder: Path) -> Iterator[str]:
+def _started(folder: Path) -> Iterator[Server]:
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if not initdb or not pg_ctl:
         missing("initdb/pg_ctl not found (apt-get install postgresql), nor PORTAL_TEST_POSTGRES")
@@ -82,10 +124,11 @@ def _started(folder: Path) -> Iterator[str]:
     _run([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"])
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={folder}"
     options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    log = folder / "server.log"
-    _run([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"])
+    conninfo = make_conninfo("", host="127.0.0.1", port=port, user=user or "postgres")
+    server = Server(conninfo, data, folder / "server.log", options, pg_ctl)
+    server.start()
     try:
-        yield make_conninfo("", host="127.0.0.1", port=port, user=user or "postgres")
+        yield server
     finally:
         subprocess.run(
             _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
