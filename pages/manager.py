@@ -6,7 +6,7 @@ from portal.errors import PortalError
 from portal.manager import guard
 from portal.twofactor import policy
 from portal.ui import state
-from portal.ui.manager import audit, explore, keys, overview, users
+from portal.ui.manager import apikeys, audit, explore, keys, overview, users
 from portal.ui.resources import portal_or_stop
 from portal.ui.self_service import step_up_form
 from portal.ui.widgets import errors_shown, show_flashes
@@ -35,3 +35,4 @@ with errors_shown():  # e.g. the role was taken away since sign-in: the services
         if tab.open:
             with tab:
                 render(portal, who)
+    apikeys.render(portal, who)

@@ -7,7 +7,6 @@ and without the origin checks and security headers of portal/http_guard.py.
 
 from __future__ import annotations
 
-import http.cookies
 import json
 import os
 import secrets
@@ -27,28 +26,20 @@ from portal import http_guard
 from portal.access import notices, sessions
 from portal.context import shared_portal
 from portal.errors import PortalError
+from portal.gateway import routes as gateway
 from portal.settings import load_settings
 
 CSRF_HEADER = "x-portal-request"
-LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 YEAR = 365 * 24 * 3600
 
 
 def _secure(request: Request) -> bool:
-    # Chromium treats loopback as a secure context, so Secure cookies work on http://127.0.0.1.
-    return request.url.scheme == "https" or (request.url.hostname or "") in LOOPBACK
+    return http_guard.is_secure(request)
 
 
 def _cookie(name: str, value: str, max_age: int, secure: bool) -> str:
-    morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
-    morsel.set(name, value, value)
-    morsel["path"] = "/"
-    morsel["httponly"] = True
-    morsel["samesite"] = "Strict"
-    morsel["max-age"] = str(max_age)
-    if secure:
-        morsel["secure"] = True
-    return morsel.OutputString()
+    # The session and browser cookies go together: forward auth checks the pair on every host.
+    return http_guard.cookie(name, value, max_age, secure, _cookie_domain)
 
 
 def _same_origin(request: Request) -> bool:
@@ -77,11 +68,21 @@ async def establish(request: Request) -> JSONResponse:
         token = await run_in_threadpool(sessions.redeem_ticket, portal, ticket, browser, agent)
     except PortalError as exc:
         return _refuse(403, str(exc))
-    response = JSONResponse({"ok": True})
+    # Sent here from a protected app (GET /api/authz/signin): the page goes back there.
+    back = gateway.return_url(portal.settings, request)
+    response = JSONResponse({"ok": True, "next": back} if back else {"ok": True})
     max_age = portal.settings.session_max_hours * 3600
     response.headers.append(
         "set-cookie", _cookie(sessions.SESSION_COOKIE, token, max_age, _secure(request))
     )
+    if _cookie_domain:  # an older host-only browser cookie would not reach the other hosts
+        response.headers.append(
+            "set-cookie", _cookie(sessions.BROWSER_COOKIE, browser, YEAR, _secure(request))
+        )
+    if request.cookies.get(gateway.RETURN_COOKIE):
+        response.headers.append(
+            "set-cookie", _cookie(gateway.RETURN_COOKIE, "", 0, _secure(request))
+        )
     return response
 
 
@@ -113,6 +114,10 @@ class BrowserCookieMiddleware(http_guard.HttpMiddleware):
 
 _settings = load_settings()
 http_guard.check_proxy_trust(_settings.trusted_proxies, os.environ)
+_cookie_domain = http_guard.check_cookie_domain(
+    _settings.session_cookie_domain, _settings.public_url
+)
+gateway.rules_for(_settings)  # a malformed rules file stops the start, with the reason
 notices.start_mailer(shared_portal(_settings))
 
 app = st.App(
@@ -120,10 +125,15 @@ app = st.App(
     routes=[
         Route("/api/session/establish", establish, methods=["POST"]),
         Route("/api/session/logout", logout, methods=["POST"]),
+        Route("/api/authz", gateway.check, methods=["GET", "HEAD"]),
+        Route(gateway.SIGNIN_PATH, gateway.signin, methods=["GET"]),
+        Route("/api/validate", gateway.validate, methods=["POST"]),
     ],
     middleware=[
         Middleware(http_guard.SecurityHeaders),  # outermost: refusals carry the headers too
-        Middleware(http_guard.OriginCheck, public_url=_settings.public_url),
+        Middleware(
+            http_guard.OriginCheck, public_url=_settings.public_url, exempt=("/api/validate",)
+        ),
         Middleware(http_guard.ClientFacts, browser_cookie=sessions.BROWSER_COOKIE),
         Middleware(BrowserCookieMiddleware),
     ],

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from portal import cli_apikey
 from portal.access import accounts
 from portal.context import open_portal
 from portal.errors import PortalError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = user.add_parser("list", help="list accounts")
     lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lst.add_argument("--db", dest="sub_db", help="DuckDB database file or postgresql:// URL")
+    cli_apikey.add_parser(sub)
     return parser
 
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(db_path=db)
         if args.command == "serve":
             return serve(settings.db_path, args.port, args.address)
+        if args.command == "apikey":
+            return cli_apikey.run(settings, args)
         if args.action == "add":
             return user_add(settings, args)
         return user_list(settings, args.json)
@@ -133,7 +137,10 @@ def _server_env(settings: Settings) -> dict[str, str]:
     trusted = http_guard.forwarded_allow_ips(settings.trusted_proxies)
     # A file path is made absolute (the server runs from the project folder); a URL stays as is.
     db = settings.db_path if is_url(settings.db_path) else str(Path(settings.db_path).resolve())
-    return dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
+    env = dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
+    if settings.secret_key_file:  # a relative key file too
+        env["PORTAL_SECRET_KEY_FILE"] = str(Path(settings.secret_key_file).resolve())
+    return env
 
 
 def demo_server(port: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.cookies
 import importlib.util
 import ipaddress
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -153,15 +154,67 @@ class SecurityHeaders(HttpMiddleware):
         await self.app(scope, receive, sending_headers(send, SECURITY_HEADERS, replace=True))
 
 
-class OriginCheck:
-    """Refuse (403) websocket upgrades and state-changing requests not from our own origin."""
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
-    def __init__(self, app: ASGIApp, public_url: str = "") -> None:
+
+def is_secure(request: Request) -> bool:
+    """Whether a Secure cookie will be kept: https, or a loopback name (a secure context)."""
+    # Chromium treats loopback (and *.localhost) as secure, so Secure cookies work on http there.
+    host = request.url.hostname or ""
+    return request.url.scheme == "https" or host in LOOPBACK or host.endswith(".localhost")
+
+
+def cookie(name: str, value: str, max_age: int, secure: bool, domain: str = "") -> str:
+    """A Set-Cookie value: HttpOnly, SameSite=Strict, Path=/, on ``domain`` and its sub-hosts
+    when given (session_cookie_domain), else on this host only."""
+    morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
+    morsel.set(name, value, value)
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Strict"
+    morsel["max-age"] = str(max_age)
+    if domain:
+        morsel["domain"] = domain
+    if secure:
+        morsel["secure"] = True
+    return morsel.OutputString()
+
+
+def check_cookie_domain(domain: str, public_url: str) -> str:
+    """session_cookie_domain, checked: a host name that covers public_url's host (or "")."""
+    domain = domain.strip().lower().lstrip(".")
+    if not domain:
+        return ""
+    if not public_url:
+        raise ValueError("session_cookie_domain needs public_url (the portal's own address)")
+    host = (urlsplit(public_url).hostname or "").lower()
+    if "." not in domain or not (host == domain or host.endswith("." + domain)):
+        raise ValueError(
+            f"session_cookie_domain {domain!r} must be a parent domain of public_url's {host!r}"
+        )
+    return domain
+
+
+class OriginCheck:
+    """Refuse (403) websocket upgrades and state-changing requests not from our own origin.
+
+    ``exempt`` paths are machine APIs (POST /api/validate): they honour no cookie, only an
+    ``Authorization: Bearer`` API key that a page on another site cannot attach without a
+    CORS preflight we never answer, and they refuse requests that carry an Origin at all
+    (browsers send one on every POST). A forged cross-site form post therefore has no key,
+    and a stolen key gains nothing from a browser; so the origin rule is replaced there by
+    the key, the key's source addresses and the shared throttle.
+    """
+
+    def __init__(self, app: ASGIApp, public_url: str = "", exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.public = public_origin(public_url)
+        self.exempt = frozenset(exempt)
 
     def allowed(self, scope: Scope) -> bool:
         if scope["type"] == "http" and scope["method"] in SAFE_METHODS:
+            return True
+        if scope["type"] == "http" and scope.get("path") in self.exempt:
             return True
         # A missing Origin is refused too: browsers always send one on these requests.
         sent = origin_of(Headers(scope=scope).get("origin", ""))

@@ -29,8 +29,14 @@ export default function(component) {
     credentials: "same-origin",
     headers: {"Content-Type": "application/json", "X-Portal-Request": "1"},
     body: JSON.stringify(data.body || {}),
-  }).then((r) => setTriggerValue("status", r.status))
-    .catch(() => setTriggerValue("status", 0));
+  }).then(async (r) => {
+    // After a forward-auth sign-in the server names the app to go back to (an allow-listed
+    // URL it checked itself, portal/gateway/rules.py); nothing from this page chooses it.
+    let next = null;
+    try { next = (await r.clone().json()).next || null; } catch (e) {}
+    setTriggerValue("status", r.status);
+    if (r.status === 200 && next) window.location.assign(next);
+  }).catch(() => setTriggerValue("status", 0));
 }
 """
 
