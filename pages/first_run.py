@@ -15,11 +15,16 @@ st.markdown(
     "will add staff, and help them when they lose their phone."
 )
 with st.form("first_run"):
-    username = st.text_input("Username", key="fr_username", max_chars=64)
+    # required=True shows "(required)" by each label before anything is submitted.
+    username = st.text_input("Username", key="fr_username", max_chars=64, required=True)
     password = st.text_input(
-        "Password", type="password", key="fr_password", help="At least 8 characters."
+        "Password",
+        type="password",
+        key="fr_password",
+        help="At least 8 characters.",
+        required=True,
     )
-    confirm = st.text_input("Password again", type="password", key="fr_confirm")
+    confirm = st.text_input("Password again", type="password", key="fr_confirm", required=True)
     submitted = st.form_submit_button("Create security manager", type="primary")
 
 if submitted:

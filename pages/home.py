@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal.twofactor import backup_codes, enrolment, self_service
 from portal.ui import account, state
-from portal.ui.nav import link
+from portal.ui.nav import PAGES, link
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import show_flashes
@@ -26,11 +26,11 @@ if status.enabled:
     c1.metric("Enabled since", f"{status.enabled_at:%d %b %Y}" if status.enabled_at else "-")
     c2.metric("Backup codes left", left if left is not None else 0)
     if backup_codes.running_low(portal, left):
-        st.warning(
-            f"Only {left} backup code(s) left. Generate new ones in *Configure two-factor "
-            "authentication*.",
-            icon="⚠️",
-        )
+        st.warning(f"Only {left} backup code(s) left: generate new ones soon.", icon="⚠️")
+        if st.button("Generate new backup codes", key="nudge_regenerate", type="primary"):
+            # Straight to the confirmation (after the usual code check) on the 2FA page.
+            st.session_state[state.MANAGE], st.session_state[state.DIALOG] = "codes", "regen"
+            st.switch_page(PAGES / "two_factor.py")
 elif status.pending:
     st.warning(
         "You started setting up two-factor authentication but did not finish. "

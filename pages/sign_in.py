@@ -5,7 +5,7 @@ import streamlit as st
 from portal.access import accounts, passwords
 from portal.models import Identity
 from portal.twofactor import backup_codes, second_factor
-from portal.ui import cookies, state
+from portal.ui import cookies, fields, state
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, show_flashes, source
 
@@ -17,6 +17,7 @@ waiting = state.pending(st.session_state)
 
 def _toggle_backup() -> None:
     current = state.pending(st.session_state)
+    st.session_state["si_code"] = ""  # a wrong code typed in one field is no start for the other
     if current is not None:
         st.session_state[state.PENDING] = state.PendingSignIn(
             current.user_id, current.username, current.password_at, not current.backup
@@ -44,11 +45,18 @@ if waiting is None:
             key="si_username",
             max_chars=256,
             value=st.session_state.get(state.LAST_USERNAME, ""),
+            autocomplete="username",
         )
         password = st.text_input(
-            "Password", type="password", key="si_password", max_chars=passwords.MAX_CHARS
+            "Password",
+            type="password",
+            key="si_password",
+            max_chars=passwords.MAX_CHARS,
+            autocomplete="current-password",
         )
         submitted = st.form_submit_button("Sign in", type="primary")
+    known = bool(st.session_state.get(state.LAST_USERNAME))
+    fields.behave(focus="si_password" if known else "si_username", step="sign_in:password")
     if submitted:
         st.session_state[state.LAST_USERNAME] = username
         with errors_shown():
@@ -69,13 +77,21 @@ if waiting is None:
 else:
     if waiting.backup:
         st.markdown("Enter one of your **backup codes** (each works once).")
-        label, hint = "Backup code", "xxxx-xxxx-xxxx"
+        label, hint, filled = "Backup code", "xxxx-xxxx-xxxx", "off"
     else:
         st.markdown("Open your authenticator app and enter the **6-digit code** for this portal.")
-        label, hint = "Authentication code", "123456"
+        label, hint, filled = "Authentication code", "123456", fields.CODE_AUTOCOMPLETE
     with st.form("second_factor"):
-        code = st.text_input(label, key="si_code", placeholder=hint, max_chars=64)
+        code = st.text_input(
+            label, key="si_code", placeholder=hint, max_chars=64, autocomplete=filled
+        )
         submitted = st.form_submit_button("Verify", type="primary")
+    fields.behave(
+        focus="si_code",
+        step=f"sign_in:{'backup' if waiting.backup else 'code'}",
+        numeric=() if waiting.backup else ("si_code",),
+        text=("si_code",) if waiting.backup else (),
+    )
     col1, col2 = st.columns(2)
     col1.button(
         "Use my authenticator app instead" if waiting.backup else "Use a backup code instead",

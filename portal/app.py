@@ -7,12 +7,11 @@ import streamlit as st
 from portal.access import accounts, sessions
 from portal.errors import PortalError
 from portal.twofactor import policy
-from portal.ui import cookies, state, virtual_authenticator
-from portal.ui.nav import TITLES, page
+from portal.ui import cookies, nav, state, virtual_authenticator
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 
-st.set_page_config(page_title="2FA Portal", page_icon="🔐")
+st.set_page_config(page_title=nav.APP_NAME, page_icon="🔐")
 
 
 def _sign_out() -> None:
@@ -36,21 +35,25 @@ if (signed_in := state.identity(st.session_state)) is not None:
     stop_why = sessions.recheck(portal, signed_in)
     if stop_why:
         cookies.sign_out(portal, stop_why, "warning")
+nav.narrow_screen_helpers()
+# The demo's panels come first in sidebar and page, on every run (see virtual_authenticator).
+virtual_authenticator.sidebar(portal)
+virtual_authenticator.inline(portal)  # shown on narrow screens only
 if cookies.run_pending_op():
     st.stop()
 who = state.identity(st.session_state)
 reminder = None
 if accounts.needs_first_run(portal):
-    pages = [page("first_run", default=True)]
+    names, landing = ["first_run"], "first_run"
 elif who is None:
-    pages = [page("sign_in", default=True)]
+    names, landing = ["sign_in"], "sign_in"
 elif st.session_state.get(state.FORCED_WIZARD):
-    pages = [page("two_factor", default=True)]
+    names, landing = ["two_factor"], "two_factor"
 else:
     need = policy.requirement(portal, who)
     names, landing = policy.pages_for(portal, who, need)
-    pages = [page(name, default=name == landing) for name in names]
     reminder = policy.notice(portal, need)
+pages = nav.pages_for(names, landing)
 
 if who is not None:
     with st.sidebar:
@@ -61,13 +64,21 @@ if who is not None:
             st.warning(reminder, icon="🛡️")
 if portal.settings.demo:
     st.sidebar.warning("DEMO: throw-away data", icon="🎓")
-virtual_authenticator.sidebar(portal)  # demo mode only
 
-current = st.navigation(pages)
+current = st.navigation(list(pages.values()))
+name = nav.name_of(pages, current)
+if who is not None and st.session_state.pop(state.SIGNED_OUT, False) and name != landing:
+    # Signed in after a sign-out in this tab: the address is the last person's page, not one
+    # this person asked for (a bookmark opens in a new session, without this flag).
+    st.switch_page(pages[landing])
 # One layout call per run, after navigation: the manager's table wants the width.
-st.set_page_config(layout="wide" if current.url_path == "manager" else "centered")
-# url_path is "" for the default page, which the wizard is when it is the only page.
-if current.title != TITLES["two_factor"][0] and state.WIZARD in st.session_state:
+st.set_page_config(
+    page_title=nav.tab_title(current), layout="wide" if name == "manager" else "centered"
+)
+if who is not None:
+    # On a phone the sidebar is an overlay behind a bare icon: Sign out is in the page too.
+    st.button("Sign out", key="page_sign_out", on_click=_sign_out, type="secondary")
+if name != "two_factor" and state.WIZARD in st.session_state:
     # Leaving the wizard closes it; the next visit finds the unfinished set-up and says so.
     del st.session_state[state.WIZARD]
 current.run()

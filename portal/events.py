@@ -25,5 +25,49 @@ RESET_USED = "reset_used"
 DEACTIVATED = "two_factor_deactivated"
 SESSION_ENDED = "session_ended"
 DEMO_RESET = "demo_reset"
+API_KEY_CREATED = "api_key_created"
+API_KEY_REVOKED = "api_key_revoked"
+API_CODE_OK = "api_code_ok"  # a code checked through POST /api/validate (source: the key)
+AUTHZ_REFUSED = "authz_refused"  # a signed-in person refused by a forward-auth rule
+NOTICE_DISPUTED = "notice_disputed"  # "No, it wasn't me" on the account page
 
 ALL = sorted(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
+
+# What the manager's audit trail shows; the raw names above stay in the data (and in Explore).
+LABELS = {
+    SIGN_IN_OK: "Signed in",
+    SIGN_IN_FAILED: "Sign-in failed",
+    CODE_FAILED: "Wrong code",
+    SIGN_OUT: "Signed out",
+    LOCKOUT: "Locked out",
+    LOCKOUT_CLEARED: "Lockout cleared",
+    ACCOUNT_CREATED: "Account created",
+    ACCOUNT_DISABLED: "Account disabled",
+    ACCOUNT_ENABLED: "Account enabled",
+    PASSWORD_CHANGED: "Password changed",
+    WIZARD_STARTED: "Set-up started",
+    WIZARD_ABANDONED: "Set-up abandoned",
+    WIZARD_VERIFIED: "Set-up code verified",
+    WIZARD_COMPLETED: "Set-up completed (2FA on)",
+    KEY_REPLACED: "Moved to a new phone",
+    KEY_REVEALED: "Key shown for another device",
+    STEP_UP_OK: "Confirmed with a code",
+    CODES_VIEWED: "Backup codes viewed",
+    CODES_REGENERATED: "New backup codes",
+    CODE_USED: "Backup code used",
+    RESET_GRANTED: "2FA reset by a manager",
+    RESET_USED: "Reset used at sign-in",
+    DEACTIVATED: "2FA turned off",
+    SESSION_ENDED: "Sessions ended",
+    DEMO_RESET: "Demo reset",
+    NOTICE_DISPUTED: 'Reported "not me"',
+    API_KEY_CREATED: "API key created",
+    API_KEY_REVOKED: "API key revoked",
+    API_CODE_OK: "Code checked by an app (API)",
+    AUTHZ_REFUSED: "Refused by an access rule",
+}
+
+
+def label(name: str) -> str:
+    """The readable name of an event; an unknown (older or newer) name is shown as it is."""
+    return LABELS.get(name, name)

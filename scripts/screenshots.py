@@ -1,4 +1,4 @@
-"""Screenshots of sign-in and every set-up wizard step, from the real app in headless Chromium.
+"""Screenshots of sign-in, every set-up wizard step, the manager page and a phone, in Chromium.
 
 Starts `portal demo` on a free loopback port, drives it as a trainer would (every code is read
 from the virtual authenticator panel, as the class would read it), and writes
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import (  # noqa: E402 - the repository root must be importable first
+    PORTAL_WIZARD_NAV,
     launch_chromium,
     start_server,
     wait_for_app_idle,
@@ -93,10 +94,12 @@ def sign_in_with_code(s: Shooter) -> None:
 
 
 def wizard(s: Shooter) -> None:
+    from playwright.sync_api import expect
+
     page, main = s.page, s.main()
     sign_in(s, "trainer")
     wait_for_rerun(page, page.get_by_role("heading", name="Hello, Terry Trainer"))
-    main.get_by_role("link", name="Configure two-factor authentication").click()
+    main.get_by_role("link", name=PORTAL_WIZARD_NAV).click()
     wait_for_rerun(page, main.get_by_label("Password", exact=True))
     s.shot("02-wizard-password")
     main.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -109,20 +112,50 @@ def wizard(s: Shooter) -> None:
     s.shot("05-wizard-key")
     s.click("Next", main.get_by_label("Code from your app"))
     verify_with_wrong_clock(s)
-    page.get_by_text(SKEW_SWITCH).click()
+    page.get_by_test_id("stSidebarUserContent").get_by_text(SKEW_SWITCH).click()
+    wait_for_app_idle(page)
+    page.wait_for_timeout(1500)  # the panel redraws its code once a second
     main.get_by_label("Code from your app").fill(s.code())
     s.click("Verify", main.get_by_text("The code is correct"))
     s.shot("07-wizard-verified")
     s.click("Next", main.get_by_text("backup codes", exact=False).first)
     s.shot("08-wizard-backup-codes")
+    # Finish waits until the codes were kept: copied, downloaded or printed.
+    with page.expect_download():
+        main.get_by_role("button", name="Download .txt", exact=True).click()
+    stored = main.get_by_role("checkbox", name="I have stored my backup codes safely")
+    expect(stored).to_be_enabled()
     main.get_by_text("I have stored my backup codes safely").click()
     s.click("Finish", main.get_by_text("Two-factor authentication is on."))
     s.shot("09-wizard-done")
+    page.get_by_role("button", name="Sign out").first.click()
+    wait_for_rerun(page, page.get_by_label("Username", exact=True))
+
+
+def manager(s: Shooter) -> None:
+    """The security manager's page: overview and the accounts table."""
+    page = s.page
+    sign_in(s, "manager")
+    wait_for_rerun(page, page.get_by_label("Authentication code"))
+    page.get_by_label("Authentication code").fill(s.code())
+    s.click("Verify", page.get_by_role("link", name="Security manager").first)
+    page.get_by_role("link", name="Security manager").first.click()
+    wait_for_rerun(page, page.get_by_text("Accounts", exact=True).first)
+    s.shot("10-manager")
+
+
+def phone(s: Shooter) -> None:
+    """A phone-sized sign-in code step: the virtual authenticator inline, Sign out in the page."""
+    page = s.page
+    sign_in(s, "ada")
+    wait_for_rerun(page, page.get_by_label("Authentication code"))
+    s.code()
+    s.shot("11-phone-sign-in-code")
 
 
 def verify_with_wrong_clock(s: Shooter) -> None:
     main = s.main()
-    s.page.get_by_text(SKEW_SWITCH).click()
+    s.page.get_by_test_id("stSidebarUserContent").get_by_text(SKEW_SWITCH).click()
     main.get_by_label("Code from your app").fill(s.code(phone_off=True))
     s.click("Verify", main.get_by_text("it would be if your phone's clock were right"))
     s.shot("06-wizard-clock-warning")
@@ -147,6 +180,18 @@ def take(out: Path) -> list[Path]:
                 wait_for_rerun(shooter.page, shooter.page.get_by_label("Username", exact=True))
                 sign_in_with_code(shooter)
                 wizard(shooter)
+                manager(shooter)
+                small = browser.new_context(
+                    viewport={"width": 390, "height": 844},
+                    locale="en-GB",
+                    timezone_id="UTC",
+                    is_mobile=True,
+                    has_touch=True,
+                )
+                shooter.page = small.new_page()
+                shooter.page.goto(server.url)
+                wait_for_rerun(shooter.page, shooter.page.get_by_label("Username", exact=True))
+                phone(shooter)
                 browser.close()
         except Exception:
             print(server.log_tail(), file=sys.stderr)

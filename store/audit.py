@@ -76,6 +76,18 @@ def in_clause(column: str, values: Sequence[str]) -> str:
 # -- the manager's audit report: filtered, paged and counted in SQL ------------------
 
 
+def count_subjects_by_day(
+    cur: Cursor, event_names: Sequence[str], start: dt.datetime
+) -> list[tuple[dt.date, int]]:
+    """How many people had one of these events on each UTC day since start (each counted once)."""
+    rows = cur.execute(
+        "SELECT CAST(occurred_at AS DATE) AS day, count(DISTINCT subject) FROM audit"
+        f" WHERE {in_clause('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
+        [*event_names, start],
+    ).fetchall()
+    return [(r[0], int(r[1])) for r in rows]
+
+
 def count_events_by_day(
     cur: Cursor, event_names: Sequence[str], start: dt.datetime
 ) -> list[tuple[dt.date, int]]:

@@ -46,6 +46,51 @@ class Notice:
     by: str | None
 
 
+@dataclasses.dataclass(frozen=True)
+class NoticeGroup:
+    """Identical notices (same change, same actor) shown once with how many there were."""
+
+    text: str
+    by: str | None
+    count: int
+    first: dt.datetime
+    last: dt.datetime
+    sources: tuple[str, ...]  # distinct, newest first
+
+
+def grouped(found: list[Notice]) -> list[NoticeGroup]:
+    """One line per kind of change and actor, newest first: 8 backup codes used is one line."""
+    keys: dict[tuple[str, str | None], list[Notice]] = {}
+    for n in sorted(found, key=lambda n: n.at, reverse=True):
+        keys.setdefault((n.text, n.by), []).append(n)
+    return [
+        NoticeGroup(
+            text,
+            by,
+            len(items),
+            items[-1].at,
+            items[0].at,
+            tuple(dict.fromkeys(n.source or "unknown" for n in items)),
+        )
+        for (text, by), items in keys.items()
+    ]
+
+
+def dispute(p: Portal, identity: Identity, found: list[Notice], source: str) -> None:
+    """Tell the security managers through the audit trail ("No, it wasn't me")."""
+    summary = "; ".join(f"{g.count} x {g.text}" for g in grouped(found))
+    with p.db.write() as cur:
+        audit_store.insert_event(
+            cur,
+            p.now(),
+            events.NOTICE_DISPUTED,
+            identity.username,
+            identity.username,
+            source,
+            summary[:1000] or None,
+        )
+
+
 def _notice(event: AuditEvent) -> Notice:
     return Notice(event.occurred_at, TEXT[event.event], event.source, event.actor)
 

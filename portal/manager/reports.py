@@ -66,14 +66,23 @@ def overview(p: Portal, actor: Identity) -> Overview:
         return reports.get_overview(cur, p.now(), p.settings.backup_codes_low)
 
 
+def disputed_notices(p: Portal, actor: Identity, days: int = 30) -> int:
+    """How many "No, it wasn't me" reports people made in the last `days` days."""
+    start = p.now() - dt.timedelta(days=days)
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        counts = audit_store.count_events_by_day(cur, [events.NOTICE_DISPUTED], start)
+    return sum(n for _, n in counts)
+
+
 def enrolments_by_day(p: Portal, actor: Identity, days: int = 90) -> list[tuple[dt.date, int]]:
-    """Completed set-ups per UTC day over the last `days` days, with empty days as zero."""
+    """People who completed a set-up per UTC day over the last `days` days (empty days: 0)."""
     today = p.now().date()
     first = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     with p.db.read() as cur:
         require_manager(p, cur, actor)
-        counts = dict(audit_store.count_events_by_day(cur, [events.WIZARD_COMPLETED], start))
+        counts = dict(audit_store.count_subjects_by_day(cur, [events.WIZARD_COMPLETED], start))
     return [(first + dt.timedelta(d), counts.get(first + dt.timedelta(d), 0)) for d in range(days)]
 
 

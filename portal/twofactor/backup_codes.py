@@ -34,6 +34,8 @@ def looks_like_backup_code(text: str) -> bool:
 
 
 def display(code: str) -> str:
+    """The one form on screen, on paper and in the .txt: xxxx-xxxx-xxxx (idempotent)."""
+    code = normalise(code)
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 

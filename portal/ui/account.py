@@ -9,8 +9,11 @@ from portal.context import Portal
 from portal.errors import InvalidCredentials, PortalError, Throttled
 from portal.models import Identity
 from portal.ui import cookies, state
+from portal.ui.nav import link
 from portal.ui.plain import plain
 from portal.ui.widgets import source
+
+NOT_ME = "notices_not_me_done"  # "No, it wasn't me" was pressed (and reported) in this session
 
 
 def notices_panel(portal: Portal, who: Identity) -> None:
@@ -20,22 +23,66 @@ def notices_panel(portal: Portal, who: Identity) -> None:
     with st.container(border=True, key="notices"):
         st.markdown("#### Was this you?")
         st.caption("Changes to your two-factor authentication since you last checked:")
-        for n in found:
-            by = f" by {plain(n.by)}" if n.by and n.by != who.username else ""
-            where = plain(n.source or "unknown")
-            st.markdown(f"- **{n.at:%d %b %Y %H:%M} UTC**: {n.text}{by} _(from {where})_")
+        for g in notices.grouped(found):
+            st.markdown(_line(g, who))
+        if st.session_state.get(NOT_ME):
+            _not_me(portal, who)
+            return
         c1, c2 = st.columns(2)
         if c1.button("Yes, that was me", key="notices_ok", type="primary"):
             notices.acknowledge(portal, who)
             st.rerun()
-        if c2.button("No, it wasn't me", key="notices_not_me"):
-            st.session_state["notices_help"] = True
-        if st.session_state.get("notices_help"):
-            st.error(
-                "Tell your security manager now. Then use *Sign out everywhere* below, and in "
-                "*Configure two-factor authentication* replace your key and generate new "
-                "backup codes."
-            )
+        c2.button("No, it wasn't me", key="notices_not_me", on_click=_report, args=(portal, who))
+
+
+def _line(g: notices.NoticeGroup, who: Identity) -> str:
+    by = f" by {plain(g.by)}" if g.by and g.by != who.username else ""
+    where = plain(g.sources[0])
+    if g.count == 1:
+        return f"- **{g.last:%d %b %Y %H:%M} UTC**: {g.text}{by} _(from {where})_"
+    more = f" and {len(g.sources) - 1} other place(s)" if len(g.sources) > 1 else ""
+    return (
+        f"- **{g.count} times**: {g.text}{by} _(latest {g.last:%d %b %Y %H:%M} UTC, first "
+        f"{g.first:%d %b %Y %H:%M} UTC; from {where}{more})_"
+    )
+
+
+def _report(portal: Portal, who: Identity) -> None:
+    notices.dispute(portal, who, notices.unseen(portal, who), source())
+    st.session_state[NOT_ME] = True
+
+
+def _not_me(portal: Portal, who: Identity) -> None:
+    st.error(
+        "Your security manager has been told (it is in the audit trail). Secure your account "
+        "now: sign out everywhere, change your password, then replace your key and backup "
+        "codes in *Two-factor set-up*.",
+        icon="🚨",
+    )
+    c1, c2 = st.columns(2)
+    c1.button(
+        "Sign out everywhere",
+        key="notices_sign_out_all",
+        type="primary",
+        on_click=sign_out_everywhere,
+        args=(portal, who),
+    )
+    c2.button("Change my password", key="notices_password", on_click=_open_password)
+    link("two_factor", "Replace my key and backup codes")
+    if st.button("Hide these notices", key="notices_hide", type="tertiary"):
+        notices.acknowledge(portal, who)
+        st.session_state.pop(NOT_ME, None)
+        st.rerun()
+
+
+def _open_password() -> None:
+    st.session_state[CP_OPEN] = True
+
+
+def sign_out_everywhere(portal: Portal, who: Identity) -> None:
+    """Button callback: end every session of the person, this browser's too."""
+    count = sessions.end_all(portal, who, "signed out everywhere", None, source())
+    cookies.sign_out(portal, f"Signed out of {max(count, 1)} browser(s).", "success")
 
 
 def sessions_panel(portal: Portal, who: Identity) -> None:
@@ -49,10 +96,12 @@ def sessions_panel(portal: Portal, who: Identity) -> None:
                 f"- {where}{mark}, signed in {s.created_at:%d %b %H:%M} UTC, "
                 f"last active {s.last_seen_at:%d %b %H:%M} UTC"
             )
-        if st.button("Sign out everywhere", key="sign_out_everywhere"):
-            count = sessions.end_all(portal, who, "signed out everywhere", None, source())
-            cookies.sign_out(portal, f"Signed out of {max(count, 1)} browser(s).", "success")
-            st.rerun()
+        st.button(
+            "Sign out everywhere",
+            key="sign_out_everywhere",
+            on_click=sign_out_everywhere,
+            args=(portal, who),
+        )
 
 
 CP_OPEN, CP_CURRENT, CP_NEW, CP_AGAIN = "cp_open", "cp_current", "cp_new", "cp_again"
@@ -63,9 +112,22 @@ def password_panel(portal: Portal, who: Identity) -> None:
     # A keyed, state-tracking expander: the submit callback keeps it open to show the outcome.
     with st.expander("Change password", key=CP_OPEN, on_change="rerun"):
         with st.form("change_password"):
-            st.text_input("Current password", type="password", key=CP_CURRENT)
-            st.text_input("New password", type="password", key=CP_NEW, help="8+ characters")
-            st.text_input("New password again", type="password", key=CP_AGAIN)
+            st.text_input(
+                "Current password",
+                type="password",
+                key=CP_CURRENT,
+                autocomplete="current-password",
+            )
+            st.text_input(
+                "New password",
+                type="password",
+                key=CP_NEW,
+                help="8+ characters",
+                autocomplete="new-password",
+            )
+            st.text_input(
+                "New password again", type="password", key=CP_AGAIN, autocomplete="new-password"
+            )
             st.form_submit_button("Change password", on_click=_change, args=(portal, who))
         kind, text = st.session_state.pop(CP_RESULT, (None, ""))
         if kind == "success":

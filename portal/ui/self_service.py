@@ -10,9 +10,10 @@ from portal.models import Identity
 from portal.twofactor import second_factor, self_service
 from portal.twofactor.enrolment import EnrolmentState
 from portal.ui import state
-from portal.ui.codes import code_grid, download_button
+from portal.ui.codes import show_codes
 from portal.ui.widgets import close_if_done, errors_shown, key_panel, source
 
+NEW_CODES = "mg_new_codes"
 OPTIONS = {
     "codes": "View backup codes or generate new ones",
     "replace": "Move to a new phone (the old key works until the new one is verified)",
@@ -24,6 +25,7 @@ OPTIONS = {
 def choose(action: str | None) -> None:
     st.session_state[state.MANAGE] = action
     st.session_state.pop(state.DIALOG, None)
+    st.session_state.pop(NEW_CODES, None)
 
 
 def render(portal: Portal, who: Identity, status: EnrolmentState) -> None:
@@ -34,7 +36,7 @@ def render(portal: Portal, who: Identity, status: EnrolmentState) -> None:
         for key, label in OPTIONS.items():
             st.button(label, key=f"mg_{key}", on_click=choose, args=(key,), width="stretch")
         return
-    st.subheader(OPTIONS[action])
+    st.header(OPTIONS[action])  # h2 after the page h1 (heading order)
     if not second_factor.is_fresh(portal, who):
         step_up_form(portal, who)
     else:
@@ -59,17 +61,17 @@ def step_up_form(portal: Portal, who: Identity) -> None:
 
 
 def codes(portal: Portal, who: Identity) -> None:
-    fresh = st.session_state.pop("mg_new_codes", None)
+    # Kept until Back: copying or downloading reruns the page, and the new codes must stay.
+    fresh = st.session_state.get(NEW_CODES)
     if fresh:
         st.success("New backup codes generated. The old ones no longer work.", icon="✅")
-        code_grid(fresh)
-        download_button(portal, who, fresh, "mg_download")
+        show_codes(portal, who, fresh, "mg_keep_new")
         return
     with errors_shown():
         views = self_service.view_backup_codes(portal, who, source())
         left = sum(not v.used for v in views)
         st.markdown(f"**{left}** of {len(views)} backup codes unused.")
-        code_grid([v.code for v in views], [v.used for v in views])
+        show_codes(portal, who, [v.code for v in views], "mg_keep", [v.used for v in views])
     if st.button("Generate new backup codes", key="mg_regen_open"):
         st.session_state[state.DIALOG] = "regen"
     if st.session_state.get(state.DIALOG) == "regen":
@@ -86,7 +88,7 @@ def regen_dialog(portal: Portal, who: Identity) -> None:
     cancel(c2, "mg_regen_no")
     if c1.button("Replace my backup codes", key="mg_regen_yes", type="primary"):
         with errors_shown():
-            st.session_state["mg_new_codes"] = self_service.regenerate_backup_codes(
+            st.session_state[NEW_CODES] = self_service.regenerate_backup_codes(
                 portal, who, source()
             )
             st.session_state.pop(state.DIALOG, None)

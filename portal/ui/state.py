@@ -21,6 +21,7 @@ SESSION_ID = "session_id"  # the server-side session of this tab, when it has a 
 COOKIE_OP = "cookie_op"  # a pending request to the cookie routes
 COOKIE_CHECKED = "cookie_checked"  # the session cookie was read once for this session
 LAST_USERNAME = "last_username"  # kept so Cancel or a wrong password does not lose it
+SIGNED_OUT = "signed_out"  # signed out in this tab: the next sign-in lands on the landing page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,7 @@ def sign_out(state: MutableMapping[Any, Any]) -> None:
     for key in list(state.keys()):
         if key not in (FLASH, COOKIE_OP, COOKIE_CHECKED):
             del state[key]
+    state[SIGNED_OUT] = True  # the next person does not start on the page this one left
 
 
 def flash(state: MutableMapping[Any, Any], kind: str, text: str) -> None:

@@ -16,8 +16,10 @@ from portal.ui import cookies, state
 from portal.ui.widgets import source
 
 PHONE_OFF = "va_phone_off"  # session-state key of the "phone clock 2 minutes off" switch
+PHONE_OFF_INLINE = "va_phone_off_inline"  # the same switch in the page's copy, kept in step
 RESET = "va_reset"
 PANEL = "virtual_authenticator"  # container key: the page shows it as .st-key-virtual_authenticator
+INLINE = "virtual_authenticator_inline"  # the copy in the page, shown on narrow screens only
 RING = 40  # pixels
 
 
@@ -31,17 +33,18 @@ def refuse_unless_demo(portal: Portal) -> None:
 
 
 def sidebar(portal: Portal) -> None:
-    """The panel, in demo mode only: the current account's codes, the clock switch, Reset demo."""
+    """The panel, in demo mode only: the current account's codes, the clock switch, Reset demo.
+
+    Drawn first in the sidebar on every run, even one that stops early to wait for a cookie
+    request: a one-second tick of the fragment then always finds its place in the page (a
+    tick aimed at a place the last run left empty blanks the page: "Bad delta path index").
+    """
     if not demo.demo_mode(portal):
         return
-    with st.sidebar:
+    with st.sidebar, st.container(key=f"{PANEL}_sidebar"):
         st.markdown("### 📱 Virtual authenticator")
         st.caption("**DEMO MODE** · this panel plays the phone for the class.")
-        account = _account_id()
-        if account is None:
-            st.caption("Sign in with a demo account: its codes appear here.")
-        else:
-            _panel(portal, account)
+        _panel(portal)
         if demo.may_reset(state.identity(st.session_state)):
             st.button(
                 "Reset demo",
@@ -54,6 +57,17 @@ def sidebar(portal: Portal) -> None:
             st.caption("Sign in as the trainer or the manager to reset the demo.")
 
 
+def inline(portal: Portal) -> None:
+    """The same panel first in the page: on a phone the sidebar hides behind an icon.
+
+    The page's CSS shows it below Streamlit's sidebar breakpoint only (see nav.IN_PAGE).
+    """
+    if not demo.demo_mode(portal):
+        return
+    with st.container(key=INLINE), st.expander("📱 Virtual authenticator (demo)", expanded=True):
+        _panel(portal, inline=True)
+
+
 def _account_id() -> int | None:
     """The signed-in account, or the one at the code step of sign-in."""
     who = state.identity(st.session_state)
@@ -63,11 +77,22 @@ def _account_id() -> int | None:
     return waiting.user_id if waiting is not None else None
 
 
+def _keep_in_step(changed: str, other: str) -> None:
+    st.session_state[other] = st.session_state[changed]
+
+
 @st.fragment(run_every=1)
-def _panel(portal: Portal, user_id: int) -> None:
+def _panel(portal: Portal, inline: bool = False) -> None:
     # Only this fragment reruns every second; the page and its forms stay as they are.
-    with st.container(key=PANEL):
-        phone_off = bool(st.session_state.get(PHONE_OFF))
+    switch, other = (PHONE_OFF_INLINE, PHONE_OFF) if inline else (PHONE_OFF, PHONE_OFF_INLINE)
+    with st.container(key=f"{PANEL}_panel" if inline else PANEL):
+        user_id = _account_id()
+        if user_id is None:
+            st.caption("Sign in with a demo account: its codes appear here.")
+            return
+        if switch not in st.session_state:
+            st.session_state[switch] = bool(st.session_state.get(other))
+        phone_off = bool(st.session_state.get(switch))
         try:
             entries = demo_codes.authenticator(portal, user_id, phone_off)
         except PortalError as exc:
@@ -75,13 +100,18 @@ def _panel(portal: Portal, user_id: int) -> None:
             return
         if not entries:
             st.caption(
-                "No key on this phone yet. Open *Configure two-factor authentication*: the key "
+                "No key on this phone yet. Open *Two-factor set-up*: the key "
                 "appears here as soon as the wizard shows its QR code."
             )
             return
         for entry in entries:
             st.markdown(entry_html(entry), unsafe_allow_html=True)
-        st.toggle("Simulate a phone clock 2 minutes off", key=PHONE_OFF)
+        st.toggle(
+            "Simulate a phone clock 2 minutes off",
+            key=switch,
+            on_change=_keep_in_step,
+            args=(switch, other),
+        )
         if phone_off:
             st.caption(
                 "This phone's clock runs 2 minutes fast: its codes fail, and the set-up "

@@ -12,6 +12,7 @@ from portal.http_guard import PEER_HEADER
 from portal.twofactor import qr
 from portal.twofactor.enrolment import KeyView
 from portal.ui import state
+from portal.ui.app_link import open_in_app_link
 from portal.ui.copy_key import copy_key_button
 
 
@@ -71,11 +72,27 @@ def show_flashes() -> None:
         {"success": st.success, "warning": st.warning, "info": st.info}.get(kind, st.error)(text)
 
 
+QR_ALT = "QR code that adds this portal to your authenticator app. If you cannot scan it, {where}"
+KEY_BELOW = "the same key is shown below as text, to type into the app."
+KEY_BEHIND = 'the "I can\'t scan this code" button below shows the same key as text.'
+# The image's hover toolbar (fullscreen) covers the instruction above it, and a bigger QR code
+# scans no better.
+_NO_TOOLBAR = "<style>.st-key-qr_panel [data-testid='stElementToolbar'] {display: none;}</style>"
+
+
 def key_panel(view: KeyView, reveal_key_flag: str) -> None:
     """The QR code, and the key in groups of four behind "I can't scan this code"."""
-    # Inline (a data: URI): a /media/ URL would serve the key to anyone who had the URL.
-    st.image(qr.data_uri(view.uri), caption="Scan with your authenticator app")
-    if st.session_state.get(reveal_key_flag):
+    revealed = bool(st.session_state.get(reveal_key_flag))
+    st.html(_NO_TOOLBAR)
+    with st.container(key="qr_panel"):
+        # Inline (a data: URI): a /media/ URL would serve the key to anyone who had the URL.
+        st.image(
+            qr.data_uri(view.uri),
+            caption="Scan with your authenticator app",
+            alt=QR_ALT.format(where=KEY_BELOW if revealed else KEY_BEHIND),
+        )
+    open_in_app_link(view.uri, f"{reveal_key_flag}_open")
+    if revealed:
         st.markdown("Type this key into your app (choose *Enter a setup key*, time-based):")
         st.code(view.grouped, language=None)
         copy_key_button(view.secret, f"{reveal_key_flag}_copy")

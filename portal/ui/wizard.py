@@ -10,10 +10,10 @@ from portal.access import passwords
 from portal.context import Portal
 from portal.errors import AlreadyFinished
 from portal.models import Identity
-from portal.twofactor import backup_codes, enrolment, self_service
+from portal.twofactor import enrolment, self_service
 from portal.twofactor.enrolment import EnrolmentState, KeyView
-from portal.ui import cookies, state
-from portal.ui.codes import code_grid, download_button
+from portal.ui import cookies, fields, state
+from portal.ui.codes import show_codes
 from portal.ui.widgets import close_if_done, errors_shown, key_panel, source
 
 APPS = [
@@ -47,9 +47,14 @@ def password_step(portal: Portal, who: Identity) -> None:
     st.markdown("For your security, please enter your password again to continue.")
     with st.form("wizard_password"):
         password = st.text_input(
-            "Password", type="password", key="wz_password", max_chars=passwords.MAX_CHARS
+            "Password",
+            type="password",
+            key="wz_password",
+            max_chars=passwords.MAX_CHARS,
+            autocomplete="current-password",
         )
         ok = st.form_submit_button("Continue", type="primary")
+    fields.behave(focus="wz_password", step="wizard:password")
     if ok:
         with errors_shown():
             st.session_state[state.IDENTITY] = self_service.confirm_password(
@@ -122,9 +127,14 @@ def verify_step(portal: Portal, who: Identity) -> None:
     st.markdown("Enter the **6-digit code** your app now shows for this portal.")
     with st.form("wizard_verify"):
         code = st.text_input(
-            "Code from your app", key="wz_code", max_chars=64, placeholder="123456"
+            "Code from your app",
+            key="wz_code",
+            max_chars=64,
+            placeholder="123456",
+            autocomplete=fields.CODE_AUTOCOMPLETE,
         )
         checked = st.form_submit_button("Verify")
+    fields.behave(focus="wz_code", step="wizard:verify", numeric=("wz_code",))
     if checked:
         with errors_shown():
             enrolment.verify(portal, who, code, source(), wiz().factor_id)
@@ -142,9 +152,7 @@ def verify_step(portal: Portal, who: Identity) -> None:
 
 def codes_step(portal: Portal, who: Identity) -> None:
     with errors_shown():
-        codes = [
-            backup_codes.display(c) for c in enrolment.issue_codes(portal, who, wiz().factor_id)
-        ]
+        codes = enrolment.issue_codes(portal, who, wiz().factor_id)
         st.markdown(
             "These **backup codes** let you sign in if you lose your phone. Each works **once**."
         )
@@ -153,22 +161,30 @@ def codes_step(portal: Portal, who: Identity) -> None:
             "this is the only time they are shown without asking for a code.",
             icon="🔐",
         )
-        code_grid(codes)
-        download_button(portal, who, codes, "wz_download")
-        stored = st.checkbox("I have stored my backup codes safely", key="wz_stored")
-        if st.button("Finish", key="wz_finish", type="primary", disabled=not stored):
-            try:
-                finished = enrolment.finish(portal, who, source(), wiz().factor_id)
-            except AlreadyFinished as exc:
-                # Another tab finished this very key: say so, change nothing, show "done".
-                state.flash(st.session_state, "info", str(exc))
-                go("done")
-                st.rerun()
-            st.session_state[state.IDENTITY] = finished
-            if st.session_state.pop(state.FORCED_WIZARD, None):
-                cookies.start_session(portal, finished)  # a reset sign-in gets its cookie now
-            go("done")
-            st.rerun()
+        kept = show_codes(portal, who, codes, f"wz_keep_{wiz().factor_id}")
+        if not kept:
+            st.caption("Copy, download or print your backup codes to continue.")
+        stored = st.checkbox(
+            "I have stored my backup codes safely", key="wz_stored", disabled=not kept
+        )
+        ready = kept and stored
+        if st.button("Finish", key="wz_finish", type="primary", disabled=not ready) and ready:
+            _finish(portal, who)
+
+
+def _finish(portal: Portal, who: Identity) -> None:
+    try:
+        finished = enrolment.finish(portal, who, source(), wiz().factor_id)
+    except AlreadyFinished as exc:
+        # Another tab finished this very key: say so, change nothing, show "done".
+        state.flash(st.session_state, "info", str(exc))
+        go("done")
+        st.rerun()
+    st.session_state[state.IDENTITY] = finished
+    if st.session_state.pop(state.FORCED_WIZARD, None):
+        cookies.start_session(portal, finished)  # a reset sign-in gets its cookie now
+    go("done")
+    st.rerun()
 
 
 def done_step() -> None:

@@ -1,5 +1,8 @@
+from portal import events
 from portal.access import accounts, sessions
-from portal.twofactor import totp
+from portal.twofactor import second_factor, totp
+from portal.ui import account
+from store import audit as audit_store
 from tests.app.conftest import enter_code, sign_in, texts
 from tests.conftest import PASSWORD, add_user, enrol
 
@@ -19,14 +22,56 @@ def test_was_this_you_lists_changes_until_acknowledged(app, portal, clock):
     assert "Was this you?" not in texts(app)
 
 
-def test_not_me_explains_what_to_do(app, portal, clock):
+def test_repeated_notices_are_one_line_with_a_count(app, portal, clock):
+    secret, codes, who = enrol(portal, clock, add_user(portal, "alice"))
+    for code in codes[:8]:
+        start = accounts.sign_in_password(portal, "alice", PASSWORD, "198.51.100.7 · Firefox")
+        second_factor.verify_sign_in(portal, who.user_id, start.password_at, code, "t2")
+        clock.advance(minutes=1)
+    app.run()
+    sign_in(app, "alice")
+    enter_code(app, totp.code_at(secret, clock.now()))
+    lines = [str(m.value) for m in app.markdown if "backup code was used" in str(m.value)]
+    assert len(lines) == 1
+    assert lines[0].startswith("- **8 times**: A backup code was used.")
+    assert "first 02 Mar 2026 09:00 UTC" in lines[0] and "latest 02 Mar 2026 09:07 UTC" in lines[0]
+    assert "Two-factor authentication was turned on." in texts(app)  # the other change stays
+
+
+def test_not_me_tells_the_manager_and_offers_the_ways_out(app, portal, clock):
+    secret, _, who = enrol(portal, clock, add_user(portal, "alice"))
+    other = sessions.issue_ticket(portal, who, "other-browser", "t")
+    token = sessions.redeem_ticket(portal, other.ticket, "other-browser", "UA")
+    app.run()
+    sign_in(app, "alice")
+    enter_code(app, totp.code_at(secret, clock.now()))
+    app.button(key="notices_not_me").click().run()
+    assert "Your security manager has been told" in texts(app)
+    with portal.db.read() as cur:
+        found = audit_store.list_events(cur, "alice")
+    disputed = [e for e in found if e.event == events.NOTICE_DISPUTED]
+    assert [(e.actor, e.detail) for e in disputed] == [
+        ("alice", "1 x Two-factor authentication was turned on.")
+    ]
+    assert "Was this you?" in texts(app)  # still listed until hidden
+    app.button(key="notices_password").click().run()
+    assert app.session_state[account.CP_OPEN] is True  # the Change password panel is open
+    app.button(key="notices_sign_out_all").click().run()
+    assert "Signed out of 1 browser(s)." in texts(app)
+    assert sessions.resume(portal, token, "other-browser", "UA") is None
+    with portal.db.read() as cur:  # pressed once, reported once
+        names = [e.event for e in audit_store.list_events(cur, "alice")]
+    assert names.count(events.NOTICE_DISPUTED) == 1
+
+
+def test_hide_after_not_me_acknowledges_the_notices(app, portal, clock):
     secret, _, _ = enrol(portal, clock, add_user(portal, "alice"))
     app.run()
     sign_in(app, "alice")
     enter_code(app, totp.code_at(secret, clock.now()))
     app.button(key="notices_not_me").click().run()
-    assert "Tell your security manager now" in texts(app)
-    assert "Was this you?" in texts(app)  # still listed until acknowledged
+    app.button(key="notices_hide").click().run()
+    assert "Was this you?" not in texts(app)
 
 
 def test_change_password_ends_other_sessions(app, portal, clock):

@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from portal.twofactor import enrolment, self_service, totp
 from tests.app.conftest import enter_code, page_path, sign_in, texts
-from tests.app.test_wizard_flow import read_key, verify
+from tests.app.test_wizard_flow import keep_codes, keep_widget, read_key, shown_codes, verify
 from tests.conftest import add_user, enrol
 
 
@@ -47,6 +49,34 @@ def test_view_codes_marks_used_ones_and_regenerate_replaces_them(app, portal, cl
     assert codes[1] not in texts(app).replace("-", "")
 
 
+def test_viewed_and_regenerated_codes_have_one_format_and_stay_on_screen(
+    app, portal, clock, signed_in
+):
+    _, codes = signed_in
+    who = app.session_state["identity"]
+    from portal.twofactor import second_factor
+
+    second_factor.verify_sign_in(portal, who.user_id, clock.now(), codes[0], "t")
+    app.button(key="mg_codes").click().run()
+    viewed = shown_codes(app)
+    assert len(viewed) == 10
+    data = json.loads(keep_widget(app).proto.json)
+    assert len(data["codes"]) == 9  # the used code is not copied, saved or printed
+    assert set(data["codes"]) < set(viewed)
+    app.button(key="mg_regen_open").click().run()
+    app.button(key="mg_regen_yes").click().run()
+    fresh = shown_codes(app)  # these came out without dashes before
+    assert len(fresh) == 10 and not set(fresh) & set(viewed)
+    assert json.loads(keep_widget(app).proto.json)["codes"] == fresh
+    keep_codes(app, "copied")  # the click's rerun must not take the new codes off the screen
+    assert "New backup codes generated" in texts(app)
+    assert shown_codes(app) == fresh
+    app.button(key="mg_back").click().run()
+    app.button(key="mg_codes").click().run()
+    assert "New backup codes generated" not in texts(app)
+    assert shown_codes(app) == fresh
+
+
 def test_options_ask_for_a_code_after_ten_minutes(app, portal, clock, signed_in):
     secret, _ = signed_in
     clock.advance(minutes=11)
@@ -78,6 +108,7 @@ def test_replace_key_goes_through_the_wizard_and_old_key_stops(app, portal, cloc
     app.button(key="wz_next_qr").click().run()
     verify(app, totp.code_at(new, clock.now()))
     app.button(key="wz_next_verify").click().run()
+    keep_codes(app, "copied")
     app.checkbox(key="wz_stored").check().run()
     app.button(key="wz_finish").click().run()
     assert "Two-factor authentication is on" in texts(app)

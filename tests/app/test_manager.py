@@ -160,10 +160,16 @@ def test_reset_just_inside_24_hours_still_works(
     assert person.session_state[state.FORCED_WIZARD] is True
 
 
-def test_manager_cannot_reset_themselves(manager_app: AppTest, portal: Portal) -> None:
-    at = confirm(find(manager_app, "boss"), "reset", "testing")
-    assert any("cannot reset your own account" in e.value for e in at.error)
-    assert at.session_state[keys.DIALOG] == "reset"  # the dialog stays open with the message
+def test_manager_cannot_reset_themselves(
+    manager_app: AppTest, portal: Portal, boss: Identity
+) -> None:
+    at = find(manager_app, "boss")
+    at.button(key=keys.action_key("reset")).click().run()
+    assert any("cannot reset your own two-factor" in w.value for w in at.warning)
+    assert at.button(key=keys.CONFIRM).disabled  # said before a reason is typed
+    assert at.session_state[keys.DIALOG] == "reset"
+    with pytest.raises(PermissionDenied, match="cannot reset your own account"):
+        actions.grant_reset(portal, boss, [boss.user_id], "testing", "test")  # nor the service
     assert events.RESET_GRANTED not in trail(portal, "boss")
 
 

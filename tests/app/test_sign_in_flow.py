@@ -95,3 +95,31 @@ def test_cancel_the_code_step_returns_to_the_password_form(app, portal, alice):
     app.button(key="cancel_sign_in").click().run()
     assert app.text_input(key="si_username").value == "alice"
     assert "Hello" not in texts(app)
+
+
+def test_fields_tell_password_managers_what_they_hold(app, portal, alice):
+    app.run()
+    # "new-password" (the browser's guess for a password field) makes managers offer a new one.
+    assert app.text_input(key="si_username").proto.autocomplete == "username"
+    assert app.text_input(key="si_password").proto.autocomplete == "current-password"
+    sign_in(app, "alice")
+    assert app.text_input(key="si_code").proto.autocomplete == "one-time-code"
+    app.button(key="toggle_backup").click().run()
+    assert app.text_input(key="si_code").label == "Backup code"
+    assert app.text_input(key="si_code").proto.autocomplete == "off"  # not an app's code
+
+
+def test_a_wrong_code_is_not_carried_into_the_backup_code_field(app, portal, clock, alice):
+    secret, _ = alice
+    app.run()
+    sign_in(app, "alice")
+    wrong = "000000" if totp.code_at(secret, clock.now()) != "000000" else "111111"
+    enter_code(app, wrong)
+    assert "That code is not valid" in texts(app)
+    app.button(key="toggle_backup").click().run()
+    assert app.text_input(key="si_code").label == "Backup code"
+    assert app.text_input(key="si_code").value == ""
+    app.text_input(key="si_code").input("not-a-code").run()
+    app.button(key="toggle_backup").click().run()
+    assert app.text_input(key="si_code").label == "Authentication code"
+    assert app.text_input(key="si_code").value == ""

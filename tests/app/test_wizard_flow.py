@@ -1,5 +1,8 @@
 import datetime as dt
 import json
+import re
+
+import pytest
 
 from portal import events
 from portal.models import Role
@@ -25,12 +28,28 @@ def verify(at, code):
     return at.button(key="FormSubmitter:wizard_verify-Verify").click().run()
 
 
-def walk_to_codes(at, clock) -> str:
+def keep_widget(at):
+    """The Copy all / Download .txt / Print component on the page (exactly one)."""
+    found = [e for e in at.get("bidi_component") if e.proto.component_name == "portal_keep_codes"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def keep_codes(at, how: str = "downloaded"):
+    """What the browser's component reports after Copy all / Download / Print (its state)."""
+    at.session_state[keep_widget(at).key] = {"kept": how}
+    return at.run()
+
+
+def walk_to_codes(at, clock, keep: bool = True) -> str:
+    """Intro -> key -> verify -> the codes, then (keep=True) the codes are downloaded."""
     at.button(key="wz_next_intro").click().run()
     secret = read_key(at)
     at.button(key="wz_next_qr").click().run()
     verify(at, totp.code_at(secret, clock.now()))
     at.button(key="wz_next_verify").click().run()
+    if keep:
+        keep_codes(at)
     return secret
 
 
@@ -55,8 +74,9 @@ def test_whole_wizard_turns_2fa_on(app, portal, clock):
     app.button(key="wz_next_verify").click().run()
     shown = [line for line in texts(app).split("\n") if line.startswith("`")]
     assert len(shown) == 10
-    assert app.get("download_button")
+    assert not app.get("download_button")  # no /media/ URL holds the codes
     assert app.button(key="wz_finish").disabled
+    keep_codes(app)
     app.checkbox(key="wz_stored").check().run()
     app.button(key="wz_finish").click().run()
     assert "Two-factor authentication is on" in texts(app)
@@ -200,3 +220,60 @@ def test_revealed_key_has_a_copy_key_button_holding_the_key(app, portal):
     assert json.loads(proto.json) == {"key": secret}  # the key without the spaces of its groups
     assert "copy button at the right" not in texts(app)
     assert any("Copy key" in c.value for c in app.caption)
+
+
+CODE = "[23456789a-hjkmnp-z]{4}"
+CODE_LINE = re.compile(rf"^(`|~~)({CODE}-{CODE}-{CODE})(`|~~ \(used\))$")
+
+
+def shown_codes(at) -> list[str]:
+    """The backup codes of the grid, checked to be in the one display form xxxx-xxxx-xxxx."""
+    lines = [line for line in texts(at).split("\n") if line.startswith(("`", "~~"))]
+    for line in lines:
+        assert CODE_LINE.search(line), line
+    return [CODE_LINE.search(line).group(2) for line in lines]
+
+
+@pytest.mark.parametrize("how", ["copied", "downloaded", "printed"])
+def test_finish_stays_disabled_until_the_codes_are_kept(app, portal, clock, how):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    walk_to_codes(app, clock, keep=False)
+    assert "Copy, download or print your backup codes to continue." in texts(app)
+    assert app.checkbox(key="wz_stored").disabled
+    assert app.button(key="wz_finish").disabled
+    app.session_state["wz_stored"] = True  # even a ticked box is not enough on its own
+    app.run()
+    assert app.button(key="wz_finish").disabled
+    who = app.session_state["identity"]
+    assert not enrolment.state(portal, who).enabled
+    keep_codes(app, how)
+    assert "to continue" not in texts(app)
+    assert not app.checkbox(key="wz_stored").disabled
+    assert not app.button(key="wz_finish").disabled
+    app.button(key="wz_finish").click().run()
+    assert "Two-factor authentication is on" in texts(app)
+    assert enrolment.state(portal, who).enabled
+
+
+def test_the_keep_buttons_get_the_codes_shown_with_account_and_date(app, portal, clock):
+    add_user(portal, "alice")
+    app.run()
+    sign_in(app, "alice")
+    open_wizard(app)
+    walk_to_codes(app, clock, keep=False)
+    shown = shown_codes(app)
+    assert len(shown) == 10
+    proto = keep_widget(app).proto
+    for label in ("Copy all", "Download .txt", "Print"):
+        assert f">{label}</button>" in proto.html_content
+    assert proto.html_content.count('<button type="button"') == 3
+    data = json.loads(proto.json)
+    assert data["codes"] == shown
+    assert data["account"] == "alice"
+    assert data["date"] == clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    assert data["file"] == "backup-codes-alice.txt"
+    assert data["text"].splitlines()[-10:] == shown
+    assert "alice" in data["text"].splitlines()[0]

@@ -744,7 +744,8 @@ class RequestRecorder:
 # The portal: start a server with a given environment, seed accounts, repeated page steps
 # --------------------------------------------------------------------------------------------
 
-PORTAL_WIZARD = "Configure two-factor authentication"
+PORTAL_WIZARD = "Configure two-factor authentication"  # the page's heading
+PORTAL_WIZARD_NAV = "Two-factor set-up"  # its link in the sidebar (portal/ui/nav.py TITLES)
 
 
 def start_portal(
@@ -889,7 +890,7 @@ def open_nav(page: Any, title: str) -> None:
 
 def wizard_confirm_password(page: Any, password: str) -> None:
     """The wizard's first step (from the signed-in sidebar): open it, give the password again."""
-    open_nav(page, PORTAL_WIZARD)
+    open_nav(page, PORTAL_WIZARD_NAV)
     _expect()(page.get_by_text("please enter your password again")).to_be_visible()
     text_input(page, "Password").fill(password)
     page.get_by_role("button", name="Continue").click()
@@ -926,21 +927,23 @@ BACKUP_CODE_RE = r"[23456789a-hjkmnp-z]{4}-[23456789a-hjkmnp-z]{4}-[23456789a-hj
 
 
 def wizard_finish(page: Any, *, download: bool = True) -> list[str]:
-    """From a verified code: Next, (download the .txt), tick "stored", Finish.
+    """From a verified code: Next, download the .txt (or Print), tick "stored", Finish.
 
-    Returns the backup codes: those of the downloaded file (checked to be the 10 codes shown
-    on screen, ``xxxx-xxxx-xxxx``), or those on screen when ``download=False``.
+    *Finish* waits until the codes were copied, downloaded or printed: ``download=True``
+    downloads the .txt and returns its codes (checked to be the 10 codes shown on screen,
+    ``xxxx-xxxx-xxxx``); ``download=False`` presses *Print* and returns those on screen.
     """
     expect = _expect()
     next_button = button(page, "wz_next_verify")
     expect(next_button).to_be_enabled()
     next_button.click()
-    save = page.get_by_role("button", name="Download backup codes (.txt)")
+    save = page.get_by_role("button", name="Download .txt", exact=True)
     expect(save).to_be_visible()
     wait_for_app_idle(page)
     shown = re.findall(BACKUP_CODE_RE, page.get_by_test_id("stMain").inner_text())
     assert len(shown) == 10 == len(set(shown)), shown
     codes = shown
+    label = "I have stored my backup codes safely"
     if download:
         with page.expect_download() as info:
             save.click()
@@ -950,7 +953,10 @@ def wizard_finish(page: Any, *, download: bool = True) -> list[str]:
         assert len(codes) == 10 == len(set(codes)), text
         assert sorted(codes) == sorted(shown), (codes, shown)
         assert info.value.suggested_filename.endswith(".txt"), info.value.suggested_filename
-    page.get_by_text("I have stored my backup codes safely").click()
+    else:
+        page.get_by_role("button", name="Print", exact=True).click()
+    expect(page.get_by_role("checkbox", name=label)).to_be_enabled()
+    page.get_by_text(label).click()
     finish = button(page, "wz_finish")
     expect(finish).to_be_enabled()
     finish.click()

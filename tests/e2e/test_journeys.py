@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from harness import (
     PORTAL_WIZARD,
+    PORTAL_WIZARD_NAV,
     Server,
     button,
     expect_sign_in_page,
@@ -153,7 +154,7 @@ def test_first_run_to_deactivation(portal_server: Server, page: Any, new_page: A
     expect(manager_metric(boss, "Reset granted")).to_have_text("1")
     expect(manager_metric(boss, "2FA enabled")).to_have_text("0")
     # ... which ends the user's open session: their next click lands on the sign-in page.
-    _click_nav(alice, PORTAL_WIZARD)
+    _click_nav(alice, PORTAL_WIZARD_NAV)
     expect_sign_in_page(alice)
     expect(_alert(alice, "Warning", "Your session has ended")).to_be_visible()
 

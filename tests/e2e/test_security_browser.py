@@ -30,6 +30,7 @@ import pytest
 from harness import (
     _OPENER,
     APP_SELECTOR,
+    PORTAL_WIZARD_NAV,
     Server,
     StreamSessions,
     button,
@@ -184,7 +185,7 @@ def test_a_known_session_id_without_the_browser_cookie_gets_a_fresh_session(
     # The tab is open (the session is active): its id alone does not take it over ...
     run = _reconnect(server, victim)
     assert run.session_id != victim and "Signed in as" not in run.text, run.session_id
-    open_nav(page, "Configure two-factor authentication")  # ... and the tab is undisturbed
+    open_nav(page, PORTAL_WIZARD_NAV)  # ... and the tab is undisturbed
     expect(page.get_by_text("please enter your password again")).to_be_visible()
     cookie = cookie_header(page.context)
     page.close()  # the session is now stored for a reconnect: still not without the cookie

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from portal import events
-from portal.access import accounts, throttle
+from portal.access import accounts, notices, throttle
 from portal.clock import FixedClock
 from portal.context import Portal
 from portal.errors import InvalidCredentials, InvalidInput, NotFound, PermissionDenied
@@ -260,6 +260,21 @@ def test_enrolments_by_day_fills_empty_days(p: Portal, clock: FixedClock, boss: 
     days = reports.enrolments_by_day(p, boss, 5)
     assert [d for d, _ in days][-1] == clock.now().date()
     assert [n for _, n in days] == [0, 0, 1, 0, 2]
+
+
+def test_the_overview_counts_not_me_reports_of_the_last_30_days(
+    p: Portal, clock: FixedClock, boss: Identity
+) -> None:
+    alice = add_person(p, "alice")
+    assert reports.disputed_notices(p, boss) == 0
+    notices.dispute(p, alice, [], "test")
+    clock.advance(days=20)
+    notices.dispute(p, alice, [], "test")
+    assert reports.disputed_notices(p, boss) == 2
+    clock.advance(days=15)  # the first report is now 35 days old
+    assert reports.disputed_notices(p, boss) == 1
+    with pytest.raises(PermissionDenied):
+        reports.disputed_notices(p, alice)
 
 
 def test_list_users_clamps_the_page(p: Portal, boss: Identity) -> None:

@@ -83,11 +83,12 @@ def test_results_are_capped_in_bytes_not_only_rows(box: explore.Sandbox) -> None
 
 
 def test_a_slow_cell_is_stopped_even_inside_one_function_call(box: explore.Sandbox) -> None:
-    # DuckDB checks for an interrupt between chunks: this one call alone runs for seconds.
+    # DuckDB checks for an interrupt between chunks: this one call alone runs for 20 s or so
+    # here, so 8 s proves the stop and still leaves room for a busy machine (seen: 3.1 s).
     began = time.monotonic()
     result = box.run("SELECT len(list_resize([1], 50000000)) AS n", time_limit=0.5)
     assert "took longer than 0.5 seconds" in (result.error or "")
-    assert time.monotonic() - began < 2.5
+    assert time.monotonic() - began < 8
 
 
 def test_a_dead_sandbox_process_is_replaced(box: explore.Sandbox) -> None:

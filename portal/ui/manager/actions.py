@@ -16,7 +16,7 @@ from portal.errors import PortalError
 from portal.manager import actions
 from portal.models import Role, UserRow
 from portal.ui import state
-from portal.ui.manager import keys
+from portal.ui.manager import keys, words
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import close_if_done, source
@@ -160,11 +160,20 @@ def _body(action: str) -> None:
     hours = portal_or_stop().settings.reset_grant_hours
     st.markdown(f"This applies to {len(targets)} account(s):\n\n{_names(targets)}")
     st.markdown(effect.format(hours=hours))
-    st.text_input("Reason (goes into the audit trail)", key=keys.REASON, max_chars=500)
+    st.text_input(
+        "Reason (goes into the audit trail)", key=keys.REASON, max_chars=500, required=True
+    )
+    who = state.identity(st.session_state)
+    mine = who is not None and any(t[0] == who.user_id for t in targets)
+    refusal = words.own_account(action, len(targets)) if mine else None
+    if refusal:  # said before a reason is typed; the service refuses too
+        st.warning(refusal, icon="🙅")
     if st.session_state.get(keys.DIALOG_ERROR):
         st.error(st.session_state[keys.DIALOG_ERROR])
     c1, c2 = st.columns(2)
-    c1.button(confirm, key=keys.CONFIRM, type="primary", on_click=_apply)
+    c1.button(
+        confirm, key=keys.CONFIRM, type="primary", on_click=_apply, disabled=refusal is not None
+    )
     c2.button("Cancel", key=keys.CANCEL, on_click=_close)
 
 
@@ -212,15 +221,14 @@ def _create() -> None:
 @st.dialog("Create user", on_dismiss=_close)
 def create_dialog() -> None:
     close_if_done(keys.DIALOG, "create")
-    st.text_input("Username", key=keys.NEW_USERNAME, max_chars=64)
+    st.text_input("Username", key=keys.NEW_USERNAME, max_chars=64, required=True)
     st.text_input("Display name", key=keys.NEW_DISPLAY, max_chars=100)
-    st.selectbox("Role", [r.value for r in Role], key=keys.NEW_ROLE)
-    st.text_input(
-        "First password", type="password", key=keys.NEW_PASSWORD, max_chars=passwords.MAX_CHARS
-    )
-    st.text_input(
-        "First password again", type="password", key=keys.NEW_CONFIRM, max_chars=passwords.MAX_CHARS
-    )
+    st.selectbox("Role", [r.value for r in Role], format_func=words.role_label, key=keys.NEW_ROLE)
+    for label, key in (
+        ("First password", keys.NEW_PASSWORD),
+        ("First password again", keys.NEW_CONFIRM),
+    ):
+        st.text_input(label, type="password", key=key, max_chars=passwords.MAX_CHARS, required=True)
     st.caption("Hand the password over in person; the account starts with 2FA off.")
     if st.session_state.get(keys.DIALOG_ERROR):
         st.error(st.session_state[keys.DIALOG_ERROR])

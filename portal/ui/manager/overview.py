@@ -27,6 +27,13 @@ def render(portal: Portal, who: Identity) -> None:
         "Backup codes low", f"{o.codes_low:,}", help=f"2FA on with {low} or fewer codes left."
     )
     second[3].metric("Disabled", f"{o.disabled:,}")
+    disputed = reports.disputed_notices(portal, who, 30)
+    if disputed:
+        st.warning(
+            f'{disputed:,} "No, it wasn\'t me" report(s) in the last 30 days: see the '
+            '*Audit trail* tab, event *Reported "not me"*.',
+            icon="🚩",
+        )
     days = reports.enrolments_by_day(portal, who, 90)
     chart = pd.DataFrame(days, columns=["day", "enrolments"])
     with st.expander("Enrolments over the last 90 days", expanded=True):

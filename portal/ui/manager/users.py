@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +13,7 @@ from portal.manager import reports
 from portal.models import USER_COLUMNS, Identity, Role, TwoFactorStatus, UserQuery, UserRow
 from portal.ui.manager import actions as action_panel
 from portal.ui.manager import keys
+from portal.ui.manager.words import role_label
 
 SORT_LABELS = {
     "username": "Username",
@@ -25,30 +27,37 @@ SORT_LABELS = {
     "created_at": "Created",
 }
 ONLY = ("Locked out", "Disabled", "Backup codes low")
+# Role, 2FA status, Locked out and Disabled first: at 1280 px (sidebar open) they are all in
+# view; the dates and counts after them may need a scroll.
 SHOWN = [
     "username",
     "display_name",
     "role",
     "status",
+    "locked",
+    "disabled",
     "enrolled_at",
     "last_sign_in_at",
     "backup_codes_left",
     "failed_attempts",
-    "locked",
-    "disabled",
 ]
 COLUMNS = {
-    "username": st.column_config.TextColumn("Username"),
-    "display_name": st.column_config.TextColumn("Display name"),
-    "role": st.column_config.TextColumn("Role"),
-    "status": st.column_config.TextColumn("2FA status"),
-    "enrolled_at": st.column_config.DatetimeColumn("Enrolled at", format="YYYY-MM-DD HH:mm"),
-    "last_sign_in_at": st.column_config.DatetimeColumn("Last sign-in", format="YYYY-MM-DD HH:mm"),
-    "backup_codes_left": st.column_config.NumberColumn("Backup codes left"),
-    "failed_attempts": st.column_config.NumberColumn("Failed attempts"),
-    "locked": st.column_config.CheckboxColumn("Locked out"),
-    "disabled": st.column_config.CheckboxColumn("Disabled"),
+    "username": st.column_config.TextColumn("Username", width=105),
+    "display_name": st.column_config.TextColumn("Display name", width=135),
+    "role": st.column_config.TextColumn("Role", width=125),
+    "status": st.column_config.TextColumn("2FA status", width=105),
+    "locked": st.column_config.CheckboxColumn("Locked out", width=85),
+    "disabled": st.column_config.CheckboxColumn("Disabled", width=75),
+    "enrolled_at": st.column_config.TextColumn("Enrolled", width=95, help="UTC date"),
+    "last_sign_in_at": st.column_config.TextColumn("Last sign-in", width=125, help="UTC"),
+    "backup_codes_left": st.column_config.NumberColumn(
+        "Codes left", width=85, help="Backup codes left (only with 2FA on)"
+    ),
+    "failed_attempts": st.column_config.NumberColumn(
+        "Failures", width=80, help="Failed sign-in attempts counted now"
+    ),
 }
+NOT_APPLICABLE = "—"  # what an empty cell shows (backup codes of someone without 2FA)
 
 
 def _fresh_view() -> None:
@@ -83,9 +92,15 @@ def filters() -> None:
     c2.multiselect(
         "2FA status", [s.value for s in TwoFactorStatus], key=keys.STATUS, on_change=_fresh_view
     )
-    c3.multiselect("Role", [r.value for r in Role], key=keys.ROLE, on_change=_fresh_view)
+    c3.multiselect(
+        "Role",
+        [r.value for r in Role],
+        format_func=role_label,
+        key=keys.ROLE,
+        on_change=_fresh_view,
+    )
     c4.multiselect("Show only", ONLY, key=keys.ONLY, on_change=_fresh_view)
-    s1, s2, _ = st.columns([2, 1, 4], vertical_alignment="bottom")
+    s1, s2, _ = st.columns([2, 2, 3], vertical_alignment="bottom")
     s1.selectbox(
         "Sort by",
         list(SORT_LABELS),
@@ -96,10 +111,18 @@ def filters() -> None:
     s2.toggle("Descending", key=keys.DESC, on_change=_fresh_view)
 
 
+def _when(value: dt.datetime | None, pattern: str, missing: str) -> str:
+    return missing if value is None else f"{value.astimezone(dt.UTC):{pattern}}"
+
+
 def frame(rows: list[UserRow]) -> pd.DataFrame:
-    data = [dataclasses.asdict(r) for r in rows]
-    df = pd.DataFrame(data, columns=list(USER_COLUMNS))
-    df["status"] = [str(s) for s in df["status"]]
+    """The page as shown: readable words, no "None" (a blank, "never" or a dash instead)."""
+    df = pd.DataFrame([dataclasses.asdict(r) for r in rows], columns=list(USER_COLUMNS))
+    df["status"] = [str(r.status) for r in rows]
+    df["role"] = [role_label(r.role) for r in rows]
+    df["enrolled_at"] = [_when(r.enrolled_at, "%Y-%m-%d", "") for r in rows]
+    df["last_sign_in_at"] = [_when(r.last_sign_in_at, "%Y-%m-%d %H:%M", "never") for r in rows]
+    df["backup_codes_left"] = pd.array([r.backup_codes_left for r in rows], dtype="Int64")
     return df
 
 
@@ -117,6 +140,7 @@ def render(portal: Portal, who: Identity) -> None:
         hide_index=True,
         column_order=SHOWN,
         column_config=COLUMNS,
+        placeholder=NOT_APPLICABLE,
     )
     chosen = [page.rows[i] for i in event.selection.rows if 0 <= i < len(page.rows)]
     p1, p2, p3 = st.columns([1, 3, 2], vertical_alignment="center")
