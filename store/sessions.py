@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from portal.models import BrowserSession
+from portal.models import BrowserSession, User
+from store import users as user_store
 from store.database import Cursor
 
 _COLUMNS = (
@@ -73,6 +74,26 @@ def get_session(cur: Cursor, session_id: str) -> BrowserSession | None:
 def get_session_by_token(cur: Cursor, token_hash: str) -> BrowserSession | None:
     row = cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE token_hash = ?", [token_hash])
     return _session(row.fetchone())
+
+
+def get_session_for_gate(
+    cur: Cursor, token_hash: str
+) -> tuple[BrowserSession, User, str | None, bool] | None:
+    """One indexed lookup for a forward-auth decision: the session by its token, its account,
+    the account's e-mail and whether it has an active key (sessions.resume_full)."""
+    session_cols = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+    user_cols = ", ".join(f"u.{c.strip()}" for c in user_store.COLUMNS.split(","))
+    row = cur.execute(
+        f"SELECT {session_cols}, {user_cols}, u.email, EXISTS (SELECT 1 FROM factors f"
+        " WHERE f.user_id = s.user_id AND f.status = 'active')"
+        " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        [token_hash],
+    ).fetchone()
+    if row is None:
+        return None
+    n, m = len(_COLUMNS.split(",")), len(user_store.COLUMNS.split(","))
+    found = BrowserSession(*row[:n])
+    return found, user_store.from_row(row[n : n + m]), row[n + m] or None, bool(row[n + m + 1])
 
 
 def list_sessions(cur: Cursor, user_id: int) -> list[BrowserSession]:

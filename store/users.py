@@ -37,6 +37,15 @@ def count_users(cur: Cursor) -> int:
     return int(row[0]) if row else 0
 
 
+COLUMNS = _COLUMNS  # for a query of another module that joins users (store/sessions.py)
+
+
+def from_row(row: tuple[Any, ...]) -> User:
+    user = _user(row)
+    assert user is not None
+    return user
+
+
 def get_user(cur: Cursor, user_id: int) -> User | None:
     return _user(cur.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone())
 

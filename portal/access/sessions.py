@@ -74,6 +74,16 @@ def redeem_ticket(p: Portal, ticket: str, browser_id: str, user_agent: str) -> s
     return token
 
 
+@dataclasses.dataclass(frozen=True)
+class Resumed:
+    """What a live session cookie stands for: the person, and what forward auth needs of them."""
+
+    identity: Identity
+    session_id: str
+    email: str | None
+    enrolled: bool  # an active key now (it may have been turned off since the sign-in)
+
+
 def resume(
     p: Portal,
     token: str,
@@ -85,26 +95,38 @@ def resume(
 
     ``on_end`` hears why, when the cookie's session timed out just now (to tell the person).
     """
+    found = resume_full(p, token, browser_id, user_agent, on_end)
+    return (found.identity, found.session_id) if found is not None else None
+
+
+def resume_full(
+    p: Portal,
+    token: str,
+    browser_id: str,
+    user_agent: str,
+    on_end: Callable[[str], None] | None = None,
+) -> Resumed | None:
+    """resume(), from one indexed lookup (session, account, e-mail, active key)."""
     if not token:
         return None
     with p.db.read() as cur:
-        found = session_store.get_session_by_token(cur, digest(token))
-    if found is None or found.ended_at is not None:
+        row = session_store.get_session_for_gate(cur, digest(token))
+    if row is None or row[0].ended_at is not None:
         return None
+    found, user, email, enrolled = row
     if found.browser_hash != digest(browser_id) or found.user_agent != user_agent[:512]:
         end(p, found.id, "cookie presented by another browser", event=True)
         return None
-    ended = check(p, found.id)
+    ended = _why_ended(p, found)
     if ended is not None:
         if on_end is not None:
             on_end(ended)
         return None
-    with p.db.read() as cur:
-        user = user_store.get_user(cur, found.user_id)
-    if user is None or user.disabled:
+    if user.disabled:
         end(p, found.id, "account disabled")
         return None
-    return identity_for(user, found.created_at, found.second_factor_at), found.id
+    who = identity_for(user, found.created_at, found.second_factor_at)
+    return Resumed(who, found.id, email, enrolled)
 
 
 def check(p: Portal, session_id: str) -> str | None:
@@ -113,22 +135,26 @@ def check(p: Portal, session_id: str) -> str | None:
         found = session_store.get_session(cur, session_id)
     if found is None:
         return "Your session has ended. Please sign in again."
+    return _why_ended(p, found)
+
+
+def _why_ended(p: Portal, found: BrowserSession) -> str | None:
     if found.ended_at is not None:
         return f"Your session has ended ({found.end_reason}). Please sign in again."
     now = p.now()
     s = p.settings
     if now - found.last_seen_at > dt.timedelta(minutes=s.session_idle_minutes):
-        end(p, session_id, "idle timeout")
+        end(p, found.id, "idle timeout")
         return (
             f"You were signed out after {s.session_idle_minutes} minutes without activity. "
             "Please sign in again."
         )
     if now - found.created_at > dt.timedelta(hours=s.session_max_hours):
-        end(p, session_id, "maximum lifetime")
+        end(p, found.id, "maximum lifetime")
         return f"Sessions last at most {s.session_max_hours} hours. Please sign in again."
     if (now - found.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         with p.db.write() as cur:
-            session_store.update_last_seen(cur, session_id, now)
+            session_store.update_last_seen(cur, found.id, now)
     return None
 
 

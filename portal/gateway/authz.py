@@ -1,11 +1,12 @@
 """Forward-auth decisions: may the holder of this portal session open this URL of another app?
 
-One decision per request the proxy forwards, so it stays cheap: the session cookie's token is a
-UNIQUE-indexed lookup (sessions.resume, which also checks the browser binding, the idle and
-lifetime limits and a disabled account), then primary-key reads of the user's e-mail and, only
-where a rule or the policy needs it, their factor. Allowed requests are not written anywhere;
-each denial is counted per day, host and reason, and a signed-in person refused by a rule gets
-one audit row per minute at most (see README, "Protecting other apps").
+One decision per request the proxy forwards, so it stays cheap: one query, the session cookie's
+token by its UNIQUE index joined to the account and whether it has an active key
+(sessions.resume_full, which also checks the browser binding, the idle and lifetime limits and
+a disabled account); only a password-only session under a 2FA policy reads more. Allowed
+requests are not written anywhere; each denial is counted per day, host and reason, and a
+signed-in person refused by a rule gets one audit row per minute at most (see README,
+"Protecting other apps").
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from portal import events
 from portal.access import sessions
 from portal.context import Portal
 from portal.gateway.rules import MANAGERS, TWO_FACTOR, Rule, Rules, Target
-from portal.models import FactorStatus, Identity
+from portal.models import Identity
 from portal.twofactor import policy
 from store import Database
 from store import apikeys as apikey_store
 from store import audit as audit_store
-from store import factors as factor_store
-from store import users as user_store
 
 OTHER_HOST = "(other)"
 NO_SESSION, UNKNOWN_APP = "no session", "unknown app"
@@ -73,30 +72,28 @@ def decide(
         return Decision(403, UNKNOWN_APP, message=MESSAGES[UNKNOWN_APP])
     # Without the browser cookie there is nothing to check the session against; resume()
     # would end the session as misused, which a host-only browser cookie must not cause.
-    found = sessions.resume(p, token, browser_id, agent) if token and browser_id else None
+    found = sessions.resume_full(p, token, browser_id, agent) if token and browser_id else None
     if found is None:
         return Decision(401, NO_SESSION)
-    identity = found[0]
-    refusal = _refusal(p, rule, identity)
+    identity = found.identity
+    refusal = _refusal(p, rule, identity, found.enrolled)
     if refusal is not None:
         message = _fresh_message(rule.fresh_minutes) if refusal == NOT_FRESH else MESSAGES[refusal]
         return Decision(403, refusal, identity, message=message)
-    with p.db.read() as cur:
-        email = user_store.get_email(cur, identity.user_id)
-    return Decision(200, "ok", identity, email)
+    return Decision(200, "ok", identity, found.email)
 
 
-def _refusal(p: Portal, rule: Rule, who: Identity) -> str | None:
+def _refusal(p: Portal, rule: Rule, who: Identity, enrolled: bool) -> str | None:
     """Why the rule (or the 2FA policy) refuses this signed-in person, or None."""
     if who.second_factor_at is None:
         # Signed in with the password alone: fine only while the policy lets them go without.
         if rule.allow == TWO_FACTOR or rule.fresh_minutes:
             return NEEDS_TWO_FACTOR
-        if _enrolled(p, who):
+        if enrolled:
             return NEEDS_TWO_FACTOR  # enrolled since this sign-in: sign in again with the code
         if policy.applies_to(p.settings, who.role) and policy.requirement(p, who).blocked:
             return POLICY  # (the policy's own reads only where it covers this person)
-    elif (rule.allow == TWO_FACTOR or rule.fresh_minutes) and not _enrolled(p, who):
+    elif (rule.allow == TWO_FACTOR or rule.fresh_minutes) and not enrolled:
         return NEEDS_TWO_FACTOR  # 2FA was turned off (reset, deactivated) since sign-in
     if rule.allow == MANAGERS and not who.is_manager:
         return MANAGERS_ONLY
@@ -105,11 +102,6 @@ def _refusal(p: Portal, rule: Rule, who: Identity) -> str | None:
         if at is None or p.now() - at > dt.timedelta(minutes=rule.fresh_minutes):
             return NOT_FRESH
     return None
-
-
-def _enrolled(p: Portal, who: Identity) -> bool:
-    with p.db.read() as cur:
-        return factor_store.get_factor(cur, who.user_id, FactorStatus.ACTIVE) is not None
 
 
 _Seen = dict[tuple[int, str, str], dt.datetime]
