@@ -181,8 +181,8 @@ def _message(p: Portal, address: str, event: AuditEvent) -> email.message.EmailM
         f"Hello {_mail_text(event.subject)},\n\n{TEXT[event.event]}\n\n"
         f"When: {event.occurred_at:%Y-%m-%d %H:%M} UTC{by}\n"
         f"From: {_mail_text(event.source, source=True) or 'unknown'}\n\n"
-        "If this was not you, sign in and check your two-factor settings, and tell your "
-        "security manager at once.\n"
+        "If this was not you, sign in and check your two-factor settings, and tell "
+        f"{p.settings.help_contact} at once.\n"
     )
     return msg
 

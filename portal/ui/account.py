@@ -21,7 +21,7 @@ def notices_panel(portal: Portal, who: Identity) -> None:
     if not found:
         return
     with st.container(border=True, key="notices"):
-        st.markdown("#### Was this you?")
+        st.markdown("## Was this you?")  # h2 after the page h1
         st.caption("Changes to your two-factor authentication since you last checked:")
         for g in notices.grouped(found):
             st.markdown(_line(g, who))

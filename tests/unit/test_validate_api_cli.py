@@ -32,7 +32,7 @@ def test_add_list_and_revoke_a_key(tmp_path):
             values = [str(v) for v in cur.execute("SELECT * FROM api_keys").fetchone() or ()]
     finally:
         stored.close()
-    assert key.split("_")[2] not in " ".join(values)  # only its hash is stored
+    assert key.split("_", 2)[2] not in " ".join(values)  # only its hash is stored
 
 
 def test_bad_input_is_one_line(tmp_path):
