@@ -90,7 +90,7 @@ def serve(db_path: str, port: int, address: str) -> int:
         demo.demo_mode(portal)  # PORTAL_DEMO on a database that is not a demo: refused here
     finally:
         portal.db.close()
-    try:  # a wrong proxy list or public URL stops the start with a clear message
+    try:  # a wrong proxy list, public URL, cookie domain or rules file: one clear line
         env = _server_env(settings)
     except ValueError as exc:
         print(f"portal: {exc}", file=sys.stderr)
@@ -131,8 +131,12 @@ def _shown(db_path: str) -> str:
 def _server_env(settings: Settings) -> dict[str, str]:
     """The server's environment: its database, and uvicorn trusting only our proxies."""
     from portal import http_guard
+    from portal.gateway import rules
 
     http_guard.public_origin(settings.public_url)  # ValueError unless an origin
+    # The server would stop on these with a traceback in its log: say it here in one line.
+    http_guard.check_cookie_domain(settings.session_cookie_domain, settings.public_url)
+    rules.load_rules(settings.authz_hosts, settings.authz_rules_file)
     # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise (FORWARDED_ALLOW_IPS).
     trusted = http_guard.forwarded_allow_ips(settings.trusted_proxies)
     # A file path is made absolute (the server runs from the project folder); a URL stays as is.
@@ -140,6 +144,8 @@ def _server_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
     if settings.secret_key_file:  # a relative key file too
         env["PORTAL_SECRET_KEY_FILE"] = str(Path(settings.secret_key_file).resolve())
+    if settings.authz_rules_file:  # and the rules file
+        env["PORTAL_AUTHZ_RULES_FILE"] = str(Path(settings.authz_rules_file).resolve())
     return env
 
 

@@ -57,6 +57,23 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path):
     assert "too common" in weak.stderr and weak.returncode == 2
 
 
+def test_serve_refuses_a_bad_rules_file_or_cookie_domain_in_one_line(tmp_path):
+    db = tmp_path / "serve.duckdb"
+    key = crypto.encode_key(crypto.new_key())
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nhost = "app.example.org"\nallow = "everyone"\n')
+    bad_rule = {"PORTAL_AUTHZ_HOSTS": "app.example.org", "PORTAL_AUTHZ_RULES_FILE": str(rules)}
+    bad_domain = {
+        "PORTAL_PUBLIC_URL": "https://2fa.example.org",
+        "PORTAL_SESSION_COOKIE_DOMAIN": "other.example.com",
+    }
+    for extra, said in ((bad_rule, "rule allow must be one of"), (bad_domain, "example.com")):
+        out = portal("serve", "--port", "1", db=db, env_key=key, extra_env=extra)
+        assert out.returncode == 2, out.stdout
+        assert said in out.stderr and out.stderr.startswith("portal: ")
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
 def test_database_held_by_another_process_gives_one_line(tmp_path):
     db = tmp_path / "held.duckdb"
     key = crypto.encode_key(crypto.new_key())
