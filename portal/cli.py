@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="portal", description="Two-factor authentication portal (Streamlit + DuckDB)."
+        prog="portal",
+        description="Two-factor authentication portal (Streamlit; DuckDB or PostgreSQL).",
     )
     parser.add_argument(
         "--db",
