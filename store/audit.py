@@ -80,20 +80,22 @@ def count_subjects_by_day(
     cur: Cursor, event_names: Sequence[str], start: dt.datetime
 ) -> list[tuple[dt.date, int]]:
     """How many people had one of these events on each UTC day since start (each counted once)."""
-    rows = cur.execute(
-        "SELECT CAST(occurred_at AS DATE) AS day, count(DISTINCT subject) FROM audit"
-        f" WHERE {in_clause('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
-        [*event_names, start],
-    ).fetchall()
-    return [(r[0], int(r[1])) for r in rows]
+    return _count_by_day(cur, "count(DISTINCT subject)", event_names, start)
 
 
 def count_events_by_day(
     cur: Cursor, event_names: Sequence[str], start: dt.datetime
 ) -> list[tuple[dt.date, int]]:
     """How many of these events happened on each UTC day since start (days with none left out)."""
+    return _count_by_day(cur, "count(*)", event_names, start)
+
+
+def _count_by_day(
+    cur: Cursor, count: str, event_names: Sequence[str], start: dt.datetime
+) -> list[tuple[dt.date, int]]:
+    # `count` is one of the two fixed expressions above, never text from a request.
     rows = cur.execute(
-        "SELECT CAST(occurred_at AS DATE) AS day, count(*) FROM audit"
+        f"SELECT CAST(occurred_at AS DATE) AS day, {count} FROM audit"
         f" WHERE {in_clause('event', event_names)} AND occurred_at >= ? GROUP BY day ORDER BY day",
         [*event_names, start],
     ).fetchall()
