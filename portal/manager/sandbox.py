@@ -20,12 +20,15 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from portal.manager.sandbox_values import encode_params
 
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 2**20  # of Arrow data per result: the browser gets all of it
@@ -204,17 +207,19 @@ class Sandbox:
         max_rows: int = MAX_ROWS,
         time_limit: float = TIME_LIMIT,
         max_bytes: int = MAX_BYTES,
+        params: Mapping[str, Any] | None = None,
     ) -> Result:
-        """Run one cell; any failure (refused, wrong SQL, too slow, too big) is Result.error."""
+        """Run one cell (its `$name` bound to params); any failure is Result.error."""
         try:
             text = check_sql(sql)
+            typed = None if params is None else encode_params(params)
         except (ValueError, duckdb.Error) as exc:
             return Result(error=_message(exc))
         try:
             worker = self._ready()
         except WorkerGone as gone:
             return Result(error=BUSY if str(gone) == "busy" else "The sandbox could not start.")
-        request = {"sql": text, "max_rows": max_rows, "max_bytes": max_bytes}
+        request = {"sql": text, "max_rows": max_rows, "max_bytes": max_bytes, "params": typed}
         began = time.perf_counter()
         meta, data = self._ask(worker, request | {"time_limit": time_limit}, max_bytes)
         if "stop" in meta:

@@ -13,6 +13,7 @@ Nothing here imports the portal: the process holds only the two secret-free copi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import resource
 import struct
@@ -100,11 +101,35 @@ def shown_column(position: int, type_id: str) -> str:
     return f"CAST(#{position} AS VARCHAR)"
 
 
+def decode_params(typed: dict[str, list[Any]] | None) -> dict[str, Any] | None:
+    """The parent's [type, value] pairs as Python values DuckDB binds with their types."""
+    if typed is None:
+        return None
+    out: dict[str, Any] = {}
+    for name, (kind, value) in typed.items():
+        if kind == "date":
+            out[name] = dt.date.fromisoformat(value)
+        elif kind == "datetime":
+            out[name] = dt.datetime.fromisoformat(value)
+        elif kind == "float":
+            out[name] = float(value)
+        elif kind == "int":
+            out[name] = int(value)
+        else:  # str, bool, None: JSON keeps them as they are
+            out[name] = value
+    return out
+
+
 def fetch(
-    conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, max_bytes: int
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    max_rows: int,
+    max_bytes: int,
+    params: dict[str, Any] | None = None,
 ) -> tuple[pa.Table, bool]:
     """The first max_rows rows, in types the table can show, and whether there were more."""
-    cell = conn.sql(sql)
+    # Values go to DuckDB as bound parameters: they never become part of the SQL text.
+    cell = conn.sql(sql) if params is None else conn.sql(sql, params=params)
     type_ids = [str(t.id) for t in cell.types]
     shown = cell.project(", ".join(shown_column(i, t) for i, t in enumerate(type_ids, 1)))
     reader = shown.to_arrow_reader(BATCH_ROWS)
@@ -137,6 +162,10 @@ def narrow(table: pa.Table, type_ids: list[str]) -> pa.Table:
 
 def run(conn: duckdb.DuckDBPyConnection, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """One cell in its own transaction, always rolled back; the reply's JSON and Arrow bytes."""
+    try:
+        params = decode_params(request.get("params"))
+    except (ValueError, TypeError, KeyError) as exc:
+        return {"error": f"A parameter could not be read: {exc}"}, b""
     # The parent kills this process if this interrupt is not seen in time.
     timer = threading.Timer(float(request["time_limit"]), conn.interrupt)
     timer.start()
@@ -144,7 +173,7 @@ def run(conn: duckdb.DuckDBPyConnection, request: dict[str, Any]) -> tuple[dict[
         conn.execute("BEGIN")
         try:
             table, truncated = fetch(
-                conn, request["sql"], int(request["max_rows"]), int(request["max_bytes"])
+                conn, request["sql"], int(request["max_rows"]), int(request["max_bytes"]), params
             )
         finally:
             conn.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from portal.models import Identity
 from portal.twofactor import totp
 from portal.ui import state
 from portal.ui.manager import keys
+from portal.ui.manager import notebooks_keys as nb_keys
 from portal.ui.resources import use_portal
 from store import audit as audit_store
 from tests.app.manager_helpers import (
@@ -304,20 +305,28 @@ def test_table_pages_in_sql(manager_app: AppTest, portal: Portal) -> None:
     assert f"{enabled} account(s) match" in texts(at)
 
 
-def test_explore_runs_the_shipped_cells_and_shows_errors_in_the_cell(
+def test_notebooks_run_the_shipped_cells_and_show_errors_in_the_cell(
     manager_app: AppTest,
 ) -> None:
-    at = open_manager(manager_app, "Explore")
+    at = open_manager(manager_app, "Notebooks")
     assert not at.exception
-    at.button(key=keys.EX_RUN_ALL).click().run()
-    assert not at.exception and not at.error
-    assert len(at.dataframe) == len(at.session_state[keys.EX_CELLS])
-    first = at.session_state[keys.EX_CELLS][0]
-    at.text_area(key=keys.cell_key("sql", first)).input("SELECT password_hash FROM user_status")
-    at.button(key=keys.cell_key("run", first)).click().run()
+    shipped = [b.key for b in at.button if b.key and b.key.startswith("sm_nb_open_")]
+    assert len(shipped) == 3
+    for key in shipped:
+        at.button(key=key).click().run()
+        at.button(key=nb_keys.RUN_ALL).click().run()
+        assert not at.exception and not at.error
+        sql_cells = [c for c in at.session_state[nb_keys.CELLS] if c["kind"] == "sql"]
+        assert len(at.dataframe) == len(sql_cells) + 1  # and the version history
+        at.button(key=nb_keys.BACK).click().run()
+    at.button(key=nb_keys.NEW).click().run()
+    first = [c["id"] for c in at.session_state[nb_keys.CELLS] if c["kind"] == "sql"][0]
+    source = nb_keys.cell_key("source", first)
+    at.text_area(key=source).input("SELECT password_hash FROM user_status")
+    at.button(key=nb_keys.cell_key("run", first)).click().run()
     assert any("password_hash" in e.value for e in at.error)
-    at.button(key=keys.EX_ADD).click().run()
-    added = at.session_state[keys.EX_CELLS][-1]
-    at.text_area(key=keys.cell_key("sql", added)).input("SELECT 1; DELETE FROM audit")
-    at.button(key=keys.cell_key("run", added)).click().run()
+    at.button(key=nb_keys.ADD_SQL).click().run()
+    added = at.session_state[nb_keys.CELLS][-1]["id"]
+    at.text_area(key=nb_keys.cell_key("source", added)).input("SELECT 1; DELETE FROM audit")
+    at.button(key=nb_keys.cell_key("run", added)).click().run()
     assert any("exactly one statement" in e.value for e in at.error)

@@ -12,7 +12,7 @@ Streamlit-made ones listed, with their reasons, in ``STREAMLIT_OWN``.
   sign-in (password, code, backup code), the wizard (password, intro, QR (also in a phone-wide
   window, with its *Open in authenticator app* link), key shown, verified,
   backup codes, done), *My account* before and after 2FA, two-factor management (backup codes
-  view), the manager's page (accounts table, a dialog open, audit trail, Explore).
+  view), the manager's page (accounts table, a dialog open, audit trail, Notebooks).
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def _manager(page: Any, axe: Axe) -> None:
     axe.check(page, "manager: Create user dialog")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
-    for tab in ("Audit trail", "Explore"):
+    for tab in ("Audit trail", "Notebooks"):
         page.get_by_role("tab", name=tab).click()
         expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         axe.check(page, f"manager: {tab}")

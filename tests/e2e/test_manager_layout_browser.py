@@ -95,7 +95,7 @@ def test_no_label_is_cut_on_the_manager_page(server: Server, page: Any) -> None:
     assert _cut(page) == [], "cut in the Create user dialog"
     page.get_by_test_id("stDialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_test_id("stDialog")).to_have_count(0)
-    for tab in ("Audit trail", "Explore"):
+    for tab in ("Audit trail", "Notebooks"):
         page.get_by_role("tab", name=tab).click()
         wait_for_app_idle(page)
         assert _cut(page) == [], f"cut on the {tab} tab"

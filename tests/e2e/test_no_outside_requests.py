@@ -8,7 +8,7 @@ they leave the machine: they still count as recorded attempts, so a regression f
 without reaching the internet, and a deliberate one at the end proves the recorder catches them.
 
 The journey touches every page and element kind the portal has: first run, the manager page
-(overview and chart, the Accounts table, the Create user dialog, Audit trail, Explore), sign-in,
+(overview and chart, the Accounts table, the Create user dialog, Audit trail, Notebooks), sign-in,
 the wizard (QR image, the manual key and its Copy key button, verify, backup codes and their
 download), the account page and sign-out.
 """
@@ -74,7 +74,7 @@ def test_a_full_journey_requests_nothing_from_other_hosts(
     expect_signed_in(boss, MANAGER)
     open_nav(boss, "Security manager")
     expect(boss.get_by_test_id("stDataFrame")).to_be_visible()
-    for tab in ("Audit trail", "Explore", "Accounts"):
+    for tab in ("Audit trail", "Notebooks", "Accounts"):
         boss.get_by_role("tab", name=tab).click()
         expect(boss.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         wait_for_app_idle(boss)

@@ -238,7 +238,7 @@ def test_the_qr_key_is_served_from_no_url_and_the_csp_is_not_violated(
     wizard_finish(page, download=False)
     open_nav(page, "Security manager")
     expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()  # the enrolment chart
-    for tab in ("Audit trail", "Explore", "Accounts"):
+    for tab in ("Audit trail", "Notebooks", "Accounts"):
         page.get_by_role("tab", name=tab).click()
         expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         wait_for_app_idle(page)
