@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from portal import cli_apikey
+from portal import cli_apikey, cli_audit, cli_backup, cli_import, cli_user
 from portal.access import accounts
 from portal.context import open_portal
 from portal.errors import PortalError
@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="run the portal on a fresh, seeded throw-away database")
     demo_cmd.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
 
+    _add_user_parsers(sub)
+    for module in (cli_apikey, cli_audit, cli_backup):
+        module.add_parser(sub)
+    return parser
+
+
+def _add_user_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`portal user ...`: add and list here, the rest in cli_user and cli_import."""
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True
     )
@@ -56,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = user.add_parser("list", help="list accounts")
     lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lst.add_argument("--db", dest="sub_db", help="DuckDB database file or postgresql:// URL")
-    cli_apikey.add_parser(sub)
-    return parser
+    cli_user.add_parsers(user, lst)
+    cli_import.add_parser(user)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings.db_path, args.port, args.address)
         if args.command == "apikey":
             return cli_apikey.run(settings, args)
+        if args.command in ("backup", "restore"):
+            return cli_backup.run(settings, args)
+        if args.command == "audit":
+            return cli_audit.run(settings, args)
+        if args.command == "user" and args.action == "import":
+            return cli_import.run(settings, args)
+        if cli_user.handles(args):
+            return cli_user.run(settings, args)
         if args.action == "add":
             return user_add(settings, args)
         return user_list(settings, args.json)
@@ -145,6 +161,8 @@ def _server_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ, PORTAL_DB=db, FORWARDED_ALLOW_IPS=trusted)
     if settings.secret_key_file:  # a relative key file too
         env["PORTAL_SECRET_KEY_FILE"] = str(Path(settings.secret_key_file).resolve())
+    if settings.backup_dir:  # and where the server writes its scheduled backups
+        env["PORTAL_BACKUP_DIR"] = str(Path(settings.backup_dir).resolve())
     if settings.authz_rules_file:  # and the rules file
         env["PORTAL_AUTHZ_RULES_FILE"] = str(Path(settings.authz_rules_file).resolve())
     return env

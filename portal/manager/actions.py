@@ -53,14 +53,14 @@ def _refuse_self(actor: Identity, targets: Sequence[User], what: str) -> None:
         raise PermissionDenied(f"You cannot {what} your own account here: {instead}")
 
 
-def _end_sessions(
+def end_sessions(
     cur: Cursor,
     now: dt.datetime,
-    actor: Identity,
+    actor: str,
     person: User,
     reason: str,
     source: str,
-) -> None:
+) -> int:
     """Sign the person out in every browser (they notice at their next click); audited."""
     count = session_store.update_end_all(cur, person.id, now, reason)
     if count:
@@ -68,11 +68,12 @@ def _end_sessions(
             cur,
             now,
             events.SESSION_ENDED,
-            actor.username,
+            actor,
             person.username,
             source,
             f"{count} session(s): {reason}",
         )
+    return count
 
 
 def _for_each(
@@ -117,16 +118,28 @@ def grant_reset(
     expires = now + dt.timedelta(hours=p.settings.reset_grant_hours)
 
     def reset(cur: Cursor, person: User) -> bool:
-        factor_store.delete_factors(cur, person.id)
-        user_store.update_reset_grant(cur, person.id, now, expires, actor.username)
-        detail = f"{why} (valid until {expires:%Y-%m-%d %H:%M} UTC)"
-        audit_store.insert_event(
-            cur, now, events.RESET_GRANTED, actor.username, person.username, source, detail
-        )
-        _end_sessions(cur, now, actor, person, "two-factor reset by a security manager", source)
+        reset_person(cur, now, expires, actor.username, person, why, source)
         return True
 
     return _for_each(p, actor, user_ids, reset, step_up=True, refuse_self="reset")
+
+
+def reset_person(
+    cur: Cursor,
+    now: dt.datetime,
+    expires: dt.datetime,
+    actor: str,
+    person: User,
+    why: str,
+    source: str,
+    by: str = "a security manager",
+) -> int:
+    """The row-level reset (keys and codes gone, a grant until `expires`); sessions ended."""
+    factor_store.delete_factors(cur, person.id)
+    user_store.update_reset_grant(cur, person.id, now, expires, actor)
+    detail = f"{why} (valid until {expires:%Y-%m-%d %H:%M} UTC)"
+    audit_store.insert_event(cur, now, events.RESET_GRANTED, actor, person.username, source, detail)
+    return end_sessions(cur, now, actor, person, f"two-factor reset by {by}", source)
 
 
 def deactivate_for(
@@ -137,19 +150,28 @@ def deactivate_for(
     now = p.now()
 
     def deactivate(cur: Cursor, person: User) -> bool:
-        removed = factor_store.delete_factors(cur, person.id)
-        user_store.update_reset_grant(cur, person.id, None, None, None)
-        detail = f"by a security manager: {why}" + ("" if removed else " (was already off)")
-        audit_store.insert_event(
-            cur, now, events.DEACTIVATED, actor.username, person.username, source, detail
-        )
-        _end_sessions(
-            cur, now, actor, person, "two-factor deactivated by a security manager", source
-        )
+        deactivate_person(cur, now, actor.username, person, why, source)
         return True
 
     refuse = "deactivate two-factor authentication for"
     return _for_each(p, actor, user_ids, deactivate, step_up=True, refuse_self=refuse)
+
+
+def deactivate_person(
+    cur: Cursor,
+    now: dt.datetime,
+    actor: str,
+    person: User,
+    why: str,
+    source: str,
+    by: str = "a security manager",
+) -> int:
+    """The row-level deactivation (key, codes, any open reset gone); sessions ended."""
+    removed = factor_store.delete_factors(cur, person.id)
+    user_store.update_reset_grant(cur, person.id, None, None, None)
+    detail = f"by {by}: {why}" + ("" if removed else " (was already off)")
+    audit_store.insert_event(cur, now, events.DEACTIVATED, actor, person.username, source, detail)
+    return end_sessions(cur, now, actor, person, f"two-factor deactivated by {by}", source)
 
 
 def set_disabled(
@@ -163,16 +185,29 @@ def set_disabled(
     """Disable accounts (they cannot sign in, open sessions end) or enable them again."""
     why = validate.reason(reason)
     now = p.now()
-    event = events.ACCOUNT_DISABLED if disabled else events.ACCOUNT_ENABLED
 
     def switch(cur: Cursor, person: User) -> bool:
-        user_store.update_disabled(cur, person.id, disabled)
-        audit_store.insert_event(cur, now, event, actor.username, person.username, source, why)
-        if disabled:
-            _end_sessions(cur, now, actor, person, "account disabled", source)
+        switch_disabled(cur, now, actor.username, person, disabled, why, source)
         return True
 
     return _for_each(p, actor, user_ids, switch, refuse_self="disable" if disabled else "")
+
+
+def switch_disabled(
+    cur: Cursor,
+    now: dt.datetime,
+    actor: str,
+    person: User,
+    disabled: bool,
+    why: str,
+    source: str,
+) -> None:
+    """The row-level disable (open sessions end) or enable, audited."""
+    event = events.ACCOUNT_DISABLED if disabled else events.ACCOUNT_ENABLED
+    user_store.update_disabled(cur, person.id, disabled)
+    audit_store.insert_event(cur, now, event, actor, person.username, source, why)
+    if disabled:
+        end_sessions(cur, now, actor, person, "account disabled", source)
 
 
 def clear_lockout(
@@ -183,14 +218,19 @@ def clear_lockout(
     now = p.now()
 
     def clear(cur: Cursor, person: User) -> bool:
-        if not throttle.clear_account(cur, person.id):  # every address, and the account
-            return False
-        audit_store.insert_event(
-            cur, now, events.LOCKOUT_CLEARED, actor.username, person.username, source, why
-        )
-        return True
+        return clear_person(cur, now, actor.username, person, why, source)
 
     return _for_each(p, actor, user_ids, clear)
+
+
+def clear_person(
+    cur: Cursor, now: dt.datetime, actor: str, person: User, why: str, source: str
+) -> bool:
+    """Forget every counter of the account (every address), audited; False if there was none."""
+    if not throttle.clear_account(cur, person.id):
+        return False
+    audit_store.insert_event(cur, now, events.LOCKOUT_CLEARED, actor, person.username, source, why)
+    return True
 
 
 def create_account_for(
