@@ -1,11 +1,11 @@
-"""Sign in: username and password, then an authenticator code or a backup code."""
+"""Sign in: username and password, then an imported account's own password, or a 2FA code."""
 
 import streamlit as st
 
 from portal.access import accounts, passwords
 from portal.models import Identity
 from portal.twofactor import backup_codes, second_factor
-from portal.ui import cookies, fields, state
+from portal.ui import cookies, fields, first_password, state
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import errors_shown, show_flashes, source
 
@@ -13,6 +13,7 @@ portal = portal_or_stop()
 st.title("Sign in")
 show_flashes()
 waiting = state.pending(st.session_state)
+choosing = first_password.pending()
 
 
 def _toggle_backup() -> None:
@@ -38,7 +39,28 @@ def _signed_in(who: Identity | None, forced: bool = False) -> None:
     st.rerun()
 
 
-if waiting is None:
+def _go_on(result: accounts.PasswordOk) -> None:
+    """After a correct password (or the new one): the next step, or signed in."""
+    if result.next is accounts.Next.NEW_PASSWORD:
+        first_password.start(result)
+    if result.next is accounts.Next.CODE:
+        st.session_state[state.PENDING] = state.PendingSignIn(
+            result.user.id, result.user.username, result.password_at
+        )
+        st.rerun()
+    if result.next is accounts.Next.WIZARD:
+        state.flash(
+            st.session_state,
+            "info",
+            "Your security manager reset your two-factor authentication. "
+            "Set up your authenticator app again now.",
+        )
+    _signed_in(result.identity, forced=result.next is accounts.Next.WIZARD)
+
+
+if choosing is not None:
+    first_password.show(portal, choosing, _go_on)
+elif waiting is None:
     with st.form("sign_in"):
         username = st.text_input(
             "Username",
@@ -60,20 +82,7 @@ if waiting is None:
     if submitted:
         st.session_state[state.LAST_USERNAME] = username
         with errors_shown():
-            result = accounts.sign_in_password(portal, username, password, source())
-            if result.next is accounts.Next.CODE:
-                st.session_state[state.PENDING] = state.PendingSignIn(
-                    result.user.id, result.user.username, result.password_at
-                )
-                st.rerun()
-            if result.next is accounts.Next.WIZARD:
-                state.flash(
-                    st.session_state,
-                    "info",
-                    "Your security manager reset your two-factor authentication. "
-                    "Set up your authenticator app again now.",
-                )
-            _signed_in(result.identity, forced=result.next is accounts.Next.WIZARD)
+            _go_on(accounts.sign_in_password(portal, username, password, source()))
 else:
     if waiting.backup:
         st.markdown("Enter one of your **backup codes** (each works once).")

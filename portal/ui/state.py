@@ -11,6 +11,7 @@ from portal.models import Identity
 
 IDENTITY = "identity"  # Identity of the signed-in person
 PENDING = "pending_sign_in"  # PendingSignIn between the password and the code
+NEW_PASSWORD = "pending_new_password"  # noqa: S105 - PendingSignIn until a first one is changed
 FORCED_WIZARD = "forced_wizard"  # True after a reset grant: only the wizard until it is done
 WIZARD = "wizard"  # WizardState while the set-up wizard is open
 MANAGE = "manage_action"  # the manage option being worked on
