@@ -27,6 +27,7 @@ from portal.access import notices, sessions
 from portal.context import shared_portal
 from portal.errors import PortalError
 from portal.gateway import routes as gateway
+from portal.ops import schedule
 from portal.settings import load_settings
 
 CSRF_HEADER = "x-portal-request"
@@ -119,6 +120,7 @@ _cookie_domain = http_guard.check_cookie_domain(
 )
 gateway.rules_for(_settings)  # a malformed rules file stops the start, with the reason
 notices.start_mailer(shared_portal(_settings))
+schedule.start(shared_portal(_settings))  # scheduled backups, audit retention
 
 app = st.App(
     str(Path(__file__).with_name("app.py")),

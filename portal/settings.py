@@ -50,6 +50,10 @@ class Settings:
     session_cookie_domain: str = ""  # e.g. example.org: the cookie covers its sub-hosts
     authz_hosts: str = ""  # comma-separated hosts forward auth guards and may send people back to
     authz_rules_file: str = ""  # TOML [[rule]] list: who may pass per host and path prefix
+    backup_dir: str = ""  # DuckDB: the server writes scheduled backups into this folder
+    backup_every_hours: int = 0  # 0: no scheduled backups
+    backup_keep: int = 7  # scheduled backups kept; the oldest beyond this are removed
+    audit_keep_days: int = 0  # 0: keep the audit trail forever
 
     @property
     def key_file(self) -> Path:

@@ -111,10 +111,15 @@ CELLS = (
 )
 
 
+def audit_days(p: Portal) -> int:
+    """How many days back the audit copy reaches: a year, or less when the trail is kept less."""
+    return min(AUDIT_DAYS, p.settings.audit_keep_days or AUDIT_DAYS)
+
+
 def open_sandbox(p: Portal, actor: Identity) -> Sandbox:
     """Copy the secret-free views (as of now) into a fresh sandbox; managers only."""
     now = p.now()
-    since = now - dt.timedelta(days=AUDIT_DAYS)
+    since = now - dt.timedelta(days=audit_days(p))
     with p.db.read() as cur:
         require_manager(p, cur, actor)
         users = reports.select_user_status_table(cur, now)

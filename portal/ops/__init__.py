@@ -1,0 +1,1 @@
+"""Running the portal for an organisation: backups, restore, audit retention, the scheduler."""
