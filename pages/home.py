@@ -17,8 +17,9 @@ if who is None:
 st.title(f"Hello, {plain(who.display_name)}")
 show_flashes()
 account.notices_panel(portal, who)
-status = enrolment.state(portal, who)
-left = self_service.backup_codes_left(portal, who)
+view = account.run_view(who)  # read once by portal/app.py for this run
+status = enrolment.state(portal, who, view)
+left = self_service.backup_codes_left(portal, who, view)
 
 if status.enabled:
     st.success("Two-factor authentication is **on** for your account.", icon="✅")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal.access import accounts, sessions
+from portal.access import sessions
 from portal.errors import PortalError
 from portal.twofactor import policy
-from portal.ui import cookies, nav, state, virtual_authenticator
+from portal.ui import account, cookies, nav, state, virtual_authenticator
 from portal.ui.plain import plain
-from portal.ui.resources import portal_or_stop
+from portal.ui.resources import needs_first_run, portal_or_stop
 
 st.set_page_config(page_title=nav.APP_NAME, page_icon="🔐")
 
@@ -20,7 +20,7 @@ def _sign_out() -> None:
 
 portal = portal_or_stop()
 try:
-    policy.policy_started(portal)  # checks require_2fa; records when the policy began
+    policy.policy_started(portal)  # checks require_2fa; records when the policy began (once)
 except PortalError as exc:
     st.error(f"The portal cannot start: {exc}")
     st.stop()
@@ -42,17 +42,19 @@ virtual_authenticator.inline(portal)  # shown on narrow screens only
 if cookies.run_pending_op():
     st.stop()
 who = state.identity(st.session_state)
-reminder = None
-if accounts.needs_first_run(portal):
+reminder, view = None, None
+if needs_first_run(portal):
     names, landing = ["first_run"], "first_run"
 elif who is None:
     names, landing = ["sign_in"], "sign_in"
 elif st.session_state.get(state.FORCED_WIZARD):
     names, landing = ["two_factor"], "two_factor"
 else:
-    need = policy.requirement(portal, who)
+    view = policy.account_view(portal, who)  # the account and keys, read once for this run
+    need = policy.requirement(portal, who, view)
     names, landing = policy.pages_for(portal, who, need)
     reminder = policy.notice(portal, need)
+account.keep_view(view)
 pages = nav.pages_for(names, landing)
 
 if who is not None:
@@ -81,4 +83,7 @@ if who is not None:
 if name != "two_factor" and state.WIZARD in st.session_state:
     # Leaving the wizard closes it; the next visit finds the unfinished set-up and says so.
     del st.session_state[state.WIZARD]
+if name != "home":
+    # What My account reuses for a few seconds is read afresh after any other page's actions.
+    st.session_state.pop(account.RECENT, None)
 current.run()

@@ -26,6 +26,11 @@ class Portal:
     cipher: crypto.Cipher
     settings: Settings
     clock: Clock
+    # Facts of this database that cannot change once known (their callers say why): asked
+    # once per process instead of on every rerun. A replace()d Portal starts with its own.
+    memo: dict[str, object] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def now(self) -> dt.datetime:
         return self.clock.now()

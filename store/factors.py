@@ -96,6 +96,7 @@ def delete_factors_except(
 
 
 def list_backup_codes(cur: Cursor, factor_id: int) -> list[BackupCode]:
+    # backup_codes_factor (migration 0008) finds them: without it, a scan of every code row.
     rows = cur.execute(
         f"SELECT {_CODE} FROM backup_codes WHERE factor_id = ? ORDER BY id", [factor_id]
     ).fetchall()
@@ -109,17 +110,26 @@ def insert_backup_codes(
     codes_enc: list[bytes],
     now: dt.datetime,
 ) -> None:
+    """Replace a key's codes; its count of unused codes (factors.codes_left) moves with them."""
     cur.execute("DELETE FROM backup_codes WHERE factor_id = ?", [factor_id])
     cur.executemany(
         "INSERT INTO backup_codes (user_id, factor_id, code_enc, created_at) VALUES (?, ?, ?, ?)",
         [[user_id, factor_id, enc, now] for enc in codes_enc],
     )
+    cur.execute("UPDATE factors SET codes_left = ? WHERE id = ?", [len(codes_enc), factor_id])
 
 
 def update_backup_code_used(cur: Cursor, code_id: int, now: dt.datetime) -> bool:
-    """Mark a code used unless it already was: one conditional UPDATE, so a code works once."""
+    """Mark a code used unless it already was: one conditional UPDATE, so a code works once.
+
+    Its key's count of unused codes drops in the same transaction; on PostgreSQL the row lock
+    makes two codes used at once both count (each decrement re-reads the other's).
+    """
     row = cur.execute(
-        "UPDATE backup_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING id",
+        "UPDATE backup_codes SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING factor_id",
         [now, code_id],
     ).fetchone()
-    return row is not None
+    if row is None:
+        return False
+    cur.execute("UPDATE factors SET codes_left = codes_left - 1 WHERE id = ?", [row[0]])
+    return True

@@ -35,11 +35,12 @@ class Next(enum.StrEnum):
     CODE = "code"  # 2FA on: ask for a code or backup code
     WIZARD = "wizard"  # a manager's reset grant: straight into the setup wizard
     DONE = "done"  # 2FA off: signed in
+    NEW_PASSWORD = "new_password"  # noqa: S105 - an imported account's first password: change it
 
 
 @dataclasses.dataclass(frozen=True)
 class PasswordOk:
-    """A correct password; with Next.CODE the person is not signed in yet."""
+    """A correct password; with Next.CODE or NEW_PASSWORD the person is not signed in yet."""
 
     user: User
     next: Next
@@ -57,7 +58,7 @@ def create_first_manager(
 ) -> User:
     """The first-run page: creates the first security manager, only on an empty database."""
     name = validate.username(username)
-    _check_new_password(password, confirm, name)
+    passwords.check_new(password, confirm, name)
     hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
 
     def create(cur: Cursor) -> User:
@@ -92,7 +93,7 @@ def create_account(
     name = validate.username(username)
     shown = validate.display_name(display_name, name)
     address = validate.email(email)
-    _check_new_password(password, password, name)
+    passwords.check_new(password, password, name)
     hashed = passwords.hash_password(password, p.settings.bcrypt_rounds)
     with p.db.write() as cur:
         if user_store.get_user_by_username(cur, name) is not None:
@@ -117,19 +118,10 @@ def _insert(p: Portal, cur: Cursor, name: str, shown: str, role: Role, hashed: s
     return user
 
 
-def _check_new_password(password: str, confirm: str, username: str) -> None:
-    if password != confirm:
-        raise InvalidInput("The two passwords do not match.")
-    passwords.check_policy(password, username)
-
-
 def recheck_password(
     p: Portal, identity: Identity, password: str, source: str, wrong: str, audit: str = ""
 ) -> None:
-    """The signed-in person's password again, throttled like a sign-in; InvalidCredentials(wrong).
-
-    With `audit`, a wrong password is also written to the audit trail with that detail.
-    """
+    """The signed-in person's password again, throttled as at sign-in; InvalidCredentials(wrong)."""
     throttle.prune(p)
 
     def count(cur: Cursor) -> tuple[User | None, throttle.Attempt]:  # before bcrypt runs
@@ -142,7 +134,7 @@ def recheck_password(
     ):
         with p.db.write() as cur:
             throttle.record_failure(p, cur, attempt, source)
-            if audit:
+            if audit:  # the wrong password in the audit trail too, with that detail
                 name = identity.username
                 audit_store.insert_event(
                     cur, p.now(), events.SIGN_IN_FAILED, name, name, source, audit
@@ -163,7 +155,7 @@ def change_password(
 ) -> None:
     """A new password (policy-checked); every other session of the person ends."""
     recheck_password(p, identity, current, source, "Your current password is not correct.")
-    _check_new_password(new, confirm, identity.username)
+    passwords.check_new(new, confirm, identity.username)
     if new == current:
         raise InvalidInput("The new password must differ from the current one.")
     hashed = passwords.hash_password(new, p.settings.bcrypt_rounds)
@@ -204,6 +196,13 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
         _sign_in_failed(p, attempt, user, password_ok, source)
     with p.db.write() as cur:
         throttle.release(cur, attempt)
+    if passwords.is_first_password(user.password_hash):
+        return PasswordOk(user, Next.NEW_PASSWORD, None, p.now())
+    return next_step(p, user, source)
+
+
+def next_step(p: Portal, user: User, source: str) -> PasswordOk:
+    """After the password: the reset wizard, the code step, or signed in."""
     now = p.now()
     with p.db.read() as cur:
         active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
@@ -241,17 +240,22 @@ def _sign_in_failed(
 def complete_sign_in(p: Portal, user: User, source: str, second_factor: bool) -> Identity:
     """Record a finished sign-in: clear the throttle, stamp last sign-in, audit it."""
     now = p.now()
-    how = "password and second factor" if second_factor else "password only"
 
-    def record(cur: Cursor) -> None:
+    def record(cur: Cursor) -> None:  # the code step does this inside its own transaction
         throttle.clear(p, cur, user.username, source)
-        user_store.update_last_sign_in(cur, user.id, now)
-        audit_store.insert_event(
-            cur, now, events.SIGN_IN_OK, user.username, user.username, source, how
-        )
+        record_sign_in(cur, user, now, source, second_factor)
 
     p.db.transact(record)
     return identity_for(user, now, now if second_factor else None)
+
+
+def record_sign_in(
+    cur: Cursor, user: User, now: dt.datetime, source: str, second_factor: bool
+) -> None:
+    """The last sign-in stamp and the audit row, in the caller's transaction."""
+    how = "password and second factor" if second_factor else "password only"
+    user_store.update_last_sign_in(cur, user.id, now)
+    audit_store.insert_event(cur, now, events.SIGN_IN_OK, user.username, user.username, source, how)
 
 
 def identity_for(

@@ -96,13 +96,9 @@ def _notice(event: AuditEvent) -> Notice:
 
 
 def unseen(p: Portal, identity: Identity) -> list[Notice]:
+    """Notices since the person last acknowledged them: one indexed query (none if renamed)."""
     with p.db.read() as cur:
-        user = user_store.get_user(cur, identity.user_id)
-        if user is None:
-            return []
-        seen = user_store.get_notices_seen_at(cur, user.id)
-        since = seen or user.created_at - dt.timedelta(microseconds=1)
-        found = audit_store.list_events_since(cur, user.username, since, sorted(TEXT))
+        found = audit_store.list_unseen(cur, identity.user_id, identity.username, sorted(TEXT))
     return [_notice(e) for e in found]
 
 

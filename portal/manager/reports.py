@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,9 +28,12 @@ from portal.models import (
 )
 from store import audit as audit_store
 from store import reports
+from store.database import Cursor
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000  # rows in one CSV export
+MATCH_CAP = 1_000  # a search counts its matches up to here ("more than 1,000 match")
+SNAPSHOT_SECONDS = 5  # the overview is recounted when older than this (the page says its age)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +41,10 @@ class Page:
     """One page of a table and where it sits in the whole filtered view."""
 
     rows: list[Any]
-    total: int
+    total: int  # with `capped`, at least this many: counting stopped there
     page: int  # 1-based, clamped to the pages that exist
     pages: int
+    capped: bool = False
 
 
 def _clamp(page: int, total: int, size: int) -> tuple[int, int]:
@@ -52,12 +57,17 @@ def accounts_page(
 ) -> Page:
     """One page of the accounts table (rows are UserRow), filtered, sorted and counted in SQL."""
     now = p.now()
+    # A search counts its matches only up to MATCH_CAP: counting them all scans every account
+    # (and a broad search matches too many to page through anyway).
+    cap = MATCH_CAP if query.search.strip() else None
     with p.db.read() as cur:
         require_manager(p, cur, actor)
-        total = reports.count_user_status(cur, query, now)
+        total = reports.count_user_status(cur, query, now, cap)
+        capped = cap is not None and total > cap
+        total = min(total, cap) if cap is not None else total
         page, pages = _clamp(page, total, size)
         rows = reports.list_user_status(cur, query, now, size, (page - 1) * size)
-    return Page(rows, total, page, pages)
+    return Page(rows, total, page, pages, capped)
 
 
 def overview(p: Portal, actor: Identity) -> Overview:
@@ -66,24 +76,74 @@ def overview(p: Portal, actor: Identity) -> Overview:
         return reports.get_overview(cur, p.now(), p.settings.backup_codes_low)
 
 
-def disputed_notices(p: Portal, actor: Identity, days: int = 30) -> int:
-    """How many "No, it wasn't me" reports people made in the last `days` days."""
-    start = p.now() - dt.timedelta(days=days)
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """What the page shows above its tabs, counted at one instant (`as_of`)."""
+
+    overview: Overview
+    enrolments: list[tuple[dt.date, int]]  # per UTC day, the last 90 days
+    disputed: int  # "No, it wasn't me" reports in the last 30 days
+    as_of: dt.datetime
+
+
+# Per open database (a reopened file or a restarted server starts afresh) and codes-low setting.
+_snapshots: dict[tuple[str, int, int], Snapshot] = {}
+_counting = threading.Lock()  # one count at a time: sessions arriving together share it
+
+
+def snapshot(p: Portal, actor: Identity, refresh: bool = False) -> Snapshot:
+    """The overview, at most SNAPSHOT_SECONDS old (counted anew on refresh); role checked now."""
+    key = _key(p)
     with p.db.read() as cur:
         require_manager(p, cur, actor)
-        counts = audit_store.count_events_by_day(cur, [events.NOTICE_DISPUTED], start)
-    return sum(n for _, n in counts)
+    with _counting:
+        hit = _snapshots.get(key)
+        now = p.now()
+        if hit is None or refresh or not 0 <= (now - hit.as_of).total_seconds() < SNAPSHOT_SECONDS:
+            with p.db.read() as cur:
+                hit = Snapshot(
+                    reports.get_overview(cur, now, p.settings.backup_codes_low),
+                    _enrolments(cur, now, 90),
+                    _disputed(cur, now, 30),
+                    now,
+                )
+            _snapshots[key] = hit
+        return hit
+
+
+def forget_snapshot(p: Portal) -> None:
+    """After a change made from the page: the next snapshot is counted afresh."""
+    _snapshots.pop(_key(p), None)
+
+
+def _key(p: Portal) -> tuple[str, int, int]:
+    return (p.db.path, id(p.db), p.settings.backup_codes_low)
+
+
+def _disputed(cur: Cursor, now: dt.datetime, days: int) -> int:
+    start = now - dt.timedelta(days=days)
+    return sum(n for _, n in audit_store.count_events_by_day(cur, [events.NOTICE_DISPUTED], start))
+
+
+def _enrolments(cur: Cursor, now: dt.datetime, days: int) -> list[tuple[dt.date, int]]:
+    first = now.date() - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    counts = dict(audit_store.count_subjects_by_day(cur, [events.WIZARD_COMPLETED], start))
+    return [(first + dt.timedelta(d), counts.get(first + dt.timedelta(d), 0)) for d in range(days)]
+
+
+def disputed_notices(p: Portal, actor: Identity, days: int = 30) -> int:
+    """How many "No, it wasn't me" reports people made in the last `days` days."""
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
+        return _disputed(cur, p.now(), days)
 
 
 def enrolments_by_day(p: Portal, actor: Identity, days: int = 90) -> list[tuple[dt.date, int]]:
     """People who completed a set-up per UTC day over the last `days` days (empty days: 0)."""
-    today = p.now().date()
-    first = today - dt.timedelta(days=days - 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     with p.db.read() as cur:
         require_manager(p, cur, actor)
-        counts = dict(audit_store.count_subjects_by_day(cur, [events.WIZARD_COMPLETED], start))
-    return [(first + dt.timedelta(d), counts.get(first + dt.timedelta(d), 0)) for d in range(days)]
+        return _enrolments(cur, p.now(), days)
 
 
 def audit_query(

@@ -22,9 +22,11 @@ from portal.models import Factor, FactorStatus, Identity, User
 from portal.twofactor import backup_codes, totp
 from portal.twofactor.second_factor import is_fresh, secret_of
 from store import Cursor
+from store import account_view as view_store
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
+from store.account_view import AccountView
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,18 +52,20 @@ class EnrolmentState:
     codes_issued: bool
 
 
-def state(p: Portal, identity: Identity) -> EnrolmentState:
-    with p.db.read() as cur:
-        active = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
-        pending = factor_store.get_factor(cur, identity.user_id, FactorStatus.PENDING)
-        issued = bool(pending and factor_store.list_backup_codes(cur, pending.id))
+def state(p: Portal, identity: Identity, view: AccountView | None = None) -> EnrolmentState:
+    """Where the person's set-up stands: from `view` (read once for this run) or the database."""
+    if view is None or view.user_id != identity.user_id:
+        with p.db.read() as cur:
+            view = view_store.get_account_view(cur, identity.user_id)
+    if view is None:  # the account is gone: nothing is on, nothing is pending
+        return EnrolmentState(False, None, False, False, None, False)
     return EnrolmentState(
-        enabled=active is not None,
-        enabled_at=active.activated_at if active else None,
-        pending=pending is not None,
-        pending_verified=bool(pending and pending.verified_at),
-        pending_started_at=pending.created_at if pending else None,
-        codes_issued=issued,
+        enabled=view.enabled,
+        enabled_at=view.enabled_at,
+        pending=view.pending,
+        pending_verified=view.pending_verified,
+        pending_started_at=view.pending_started_at,
+        codes_issued=view.pending_codes,
     )
 
 

@@ -19,14 +19,17 @@ from portal.errors import PermissionDenied, PolicySettingError, TwoFactorRequire
 from portal.models import FactorStatus, Identity, Role
 from portal.settings import Settings
 from store import Cursor
+from store import account_view as view_store
 from store import factors as factor_store
 from store import meta as meta_store
 from store import users as user_store
+from store.account_view import AccountView
 
 NONE, ALL, MANAGERS = "none", "all", "managers"
 MODES = (NONE, ALL, MANAGERS)
 WIZARD_PAGE = "two_factor"
 SINCE_KEY = "require_2fa_since:"  # + "users" or "managers": when the policy first covered them
+STARTED_MEMO = "policy_started"  # Portal.memo: policy_started() once every start is recorded
 
 
 MANAGER_MESSAGE = (
@@ -92,26 +95,42 @@ def evaluate(
     return Requirement(True, enrolled, ends, blocked=not enrolled and now >= ends)
 
 
-def requirement(p: Portal, identity: Identity) -> Requirement:
-    """The policy for this person now, from the database (role and enrolment as they are now)."""
+def account_view(p: Portal, identity: Identity) -> AccountView:
+    """The person's account and keys in one read: what one rerun of their pages works from."""
     with p.db.read() as cur:
-        user = user_store.get_user(cur, identity.user_id)
-        if user is None:
-            raise PermissionDenied()
-        enrolled = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE) is not None
+        view = view_store.get_account_view(cur, identity.user_id)
+    if view is None:
+        raise PermissionDenied()
+    return view
+
+
+def requirement(p: Portal, identity: Identity, view: AccountView | None = None) -> Requirement:
+    """The policy for this person now: role and enrolment as they are (or as `view`, this run)."""
+    if view is None or view.user_id != identity.user_id:
+        view = account_view(p, identity)
     since = None
-    if applies_to(p.settings, user.role):
-        audience = "managers" if user.role is Role.SECURITY_MANAGER else "users"
+    if applies_to(p.settings, view.role):
+        audience = "managers" if view.role is Role.SECURITY_MANAGER else "users"
         since = policy_started(p)[audience]
-    return evaluate(p.settings, user.role, user.created_at, since, enrolled, p.now())
+    return evaluate(p.settings, view.role, view.created_at, since, view.enabled, p.now())
 
 
 def policy_started(p: Portal) -> dict[str, dt.datetime | None]:
-    """Record (once) and return when the policy first covered users and managers."""
-    value = mode(p.settings)
+    """Record (once) and return when this portal's policy first covered users and managers.
+
+    None for an audience the setting does not cover. Each start is written once (a claim that
+    never updates) and never deleted, so once every covered audience has one, the answer is
+    kept for the process (the setting is part of the Portal: another setting, another memo).
+    """
+    value = mode(p.settings)  # a bad setting fails on every call, never memoised
+    known = p.memo.get(STARTED_MEMO)
+    if isinstance(known, dict):
+        return dict(known)
     covered = {"managers": value in (ALL, MANAGERS), "users": value == ALL}
-    with p.db.read() as cur:
-        found = {audience: _since(cur, audience) for audience in covered}
+    found: dict[str, dt.datetime | None] = dict.fromkeys(covered)
+    if any(covered.values()):
+        with p.db.read() as cur:
+            found.update({a: _since(cur, a) for a, on in covered.items() if on})
     missing = [a for a, on in covered.items() if on and found[a] is None]
     if missing:
 
@@ -122,6 +141,8 @@ def policy_started(p: Portal) -> dict[str, dt.datetime | None]:
             return {audience: _since(cur, audience) for audience in missing}
 
         found.update(p.db.transact(record))
+    if all(found[a] is not None for a, on in covered.items() if on):
+        p.memo[STARTED_MEMO] = dict(found)
     return found
 
 

@@ -8,7 +8,7 @@ import secrets
 
 from portal import events
 from portal.access import throttle
-from portal.access.accounts import complete_sign_in, identity_for
+from portal.access.accounts import identity_for, record_sign_in
 from portal.context import Portal
 from portal.errors import InvalidCode, InvalidCredentials, InvalidInput, StepUpRequired
 from portal.models import Factor, FactorStatus, Identity, User
@@ -44,10 +44,24 @@ def verify_sign_in(
     """The code step of sign-in, within a few minutes of the correct password."""
     if p.now() - password_at > dt.timedelta(minutes=SIGN_IN_MINUTES):
         raise InvalidCredentials("Your sign-in took too long. Please start again.")
-    user = _user(p, user_id)
-    used_backup, left = _check_second_factor(p, user, code, source, "sign-in")
-    identity = complete_sign_in(p, user, source, second_factor=True)
-    return Verified(identity, used_backup, left)
+    parsed = _parse_code(code)
+    # No prune here: the password step pruned moments ago, and a row whose window ended is
+    # counted afresh anyway. Only the key must be loaded before the transaction counts.
+    throttle.ensure_key(p)
+
+    def sign_in(cur: Cursor) -> tuple[User, dt.datetime, bool, int | None]:
+        # One transaction: the check, and on success the sign-in's bookkeeping in its commit.
+        user = _usable(user_store.get_user(cur, user_id))
+        ok, left = _check_in(p, cur, user, code, parsed, source, "sign-in", finish=True)
+        now = p.now()
+        if ok:
+            record_sign_in(cur, user, now, source, second_factor=True)
+        return user, now, ok, left
+
+    user, now, ok, left = p.db.transact(sign_in)  # re-run whole on a conflict
+    if not ok:
+        raise InvalidCode()
+    return Verified(identity_for(user, now, now), left is not None, left)
 
 
 def step_up(p: Portal, identity: Identity, code: str, source: str) -> Verified:
@@ -73,7 +87,10 @@ def require_fresh(p: Portal, identity: Identity) -> None:
 
 def _user(p: Portal, user_id: int) -> User:
     with p.db.read() as cur:
-        user = user_store.get_user(cur, user_id)
+        return _usable(user_store.get_user(cur, user_id))
+
+
+def _usable(user: User | None) -> User:
     if user is None or user.disabled:
         raise InvalidCredentials()
     return user
@@ -106,35 +123,51 @@ def _check_second_factor(
     p: Portal, user: User, code: str, source: str, purpose: str
 ) -> tuple[bool, int | None]:
     """Check a TOTP or backup code; on failure count it and raise the one generic InvalidCode."""
-    is_totp, cleaned = _parse_code(code)
+    parsed = _parse_code(code)
     throttle.prune(p)
-
-    def check(cur: Cursor) -> tuple[bool, int | None]:  # counted, checked, released or kept
-        attempt = throttle.reserve(p, cur, user.username, user.id, source)
-        factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
-        if factor is None:
-            raise InvalidCode("Two-factor authentication is not active for this account.")
-        left: int | None = None
-        if is_totp:
-            ok, kind = _accept_totp(p, cur, factor, cleaned), "authenticator code"
-        else:
-            left = _accept_backup_code(p, cur, factor, code)
-            ok, kind = left is not None, "backup code"
-        name, now = user.username, p.now()
-        if ok:
-            throttle.release(cur, attempt)
-            if left is not None:
-                detail = f"{purpose}; {left} left"
-                audit_store.insert_event(cur, now, events.CODE_USED, name, name, source, detail)
-        else:
-            throttle.record_failure(p, cur, attempt, source)
-            record_failed_code(cur, now, name, source, purpose, kind)
-        return ok, left
-
-    ok, left = p.db.transact(check)  # one transaction, re-run whole on a conflict
+    ok, left = p.db.transact(  # one transaction, re-run whole on a conflict
+        lambda cur: _check_in(p, cur, user, code, parsed, source, purpose, finish=False)
+    )
     if not ok:
         raise InvalidCode()
     return left is not None, left
+
+
+def _check_in(
+    p: Portal,
+    cur: Cursor,
+    user: User,
+    code: str,
+    parsed: tuple[bool, str],
+    source: str,
+    purpose: str,
+    finish: bool,
+) -> tuple[bool, int | None]:
+    """Count, check, then release the attempt (`finish`: forget its rows) or keep it counted."""
+    is_totp, cleaned = parsed
+    attempt = throttle.reserve(p, cur, user.username, user.id, source, seen=finish)
+    factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
+    if factor is None:
+        raise InvalidCode("Two-factor authentication is not active for this account.")
+    left: int | None = None
+    if is_totp:
+        ok, kind = _accept_totp(p, cur, factor, cleaned), "authenticator code"
+    else:
+        left = _accept_backup_code(p, cur, factor, code)
+        ok, kind = left is not None, "backup code"
+    name, now = user.username, p.now()
+    if not ok:
+        throttle.record_failure(p, cur, attempt, source)
+        record_failed_code(cur, now, name, source, purpose, kind)
+        return False, None
+    if finish:
+        throttle.forget(cur, attempt)
+    else:
+        throttle.release(cur, attempt)
+    if left is not None:
+        detail = f"{purpose}; {left} left"
+        audit_store.insert_event(cur, now, events.CODE_USED, name, name, source, detail)
+    return True, left
 
 
 def _accept_totp(p: Portal, cur: Cursor, factor: Factor, code: str) -> bool:

@@ -13,10 +13,12 @@ from portal.twofactor import backup_codes
 from portal.twofactor.enrolment import KeyView, key_view
 from portal.twofactor.second_factor import require_fresh
 from store import Cursor
+from store import account_view as view_store
 from store import audit as audit_store
 from store import factors as factor_store
 from store import sessions as session_store
 from store import users as user_store
+from store.account_view import AccountView
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,13 +27,12 @@ class CodeView:
     used: bool
 
 
-def backup_codes_left(p: Portal, identity: Identity) -> int | None:
-    """Unused backup codes of the active key, or None when 2FA is off."""
-    with p.db.read() as cur:
-        factor = factor_store.get_factor(cur, identity.user_id, FactorStatus.ACTIVE)
-        if factor is None:
-            return None
-        return sum(1 for c in factor_store.list_backup_codes(cur, factor.id) if c.used_at is None)
+def backup_codes_left(p: Portal, identity: Identity, view: AccountView | None = None) -> int | None:
+    """Unused backup codes of the active key, or None when 2FA is off (from `view` if given)."""
+    if view is None or view.user_id != identity.user_id:
+        with p.db.read() as cur:
+            view = view_store.get_account_view(cur, identity.user_id)
+    return view.codes_left if view is not None else None
 
 
 def view_backup_codes(p: Portal, identity: Identity, source: str) -> list[CodeView]:

@@ -2,22 +2,69 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar, cast
+
 import streamlit as st
 
 from portal.access import accounts, notices, sessions
 from portal.context import Portal
 from portal.errors import InvalidCredentials, PortalError, Throttled
 from portal.models import Identity
+from portal.twofactor.policy import AccountView
 from portal.ui import cookies, state
 from portal.ui.nav import link
 from portal.ui.plain import plain
 from portal.ui.widgets import source
 
 NOT_ME = "notices_not_me_done"  # "No, it wasn't me" was pressed (and reported) in this session
+RECENT = "account_recent"  # {panel: (who, until, value)}: what the panels read, a few seconds
+FRESH_SECONDS = 5  # the notices and browser list a rerun shows are at most this old
+VIEW = "account_view"  # AccountView portal/app.py read at the start of this run (this run only)
+T = TypeVar("T")
+
+
+def keep_view(view: AccountView | None) -> None:
+    """portal/app.py, every run: the person as read once for this run (None: nobody was)."""
+    if view is None:
+        st.session_state.pop(VIEW, None)
+    else:
+        st.session_state[VIEW] = view
+
+
+def run_view(who: Identity) -> AccountView | None:
+    """This run's AccountView of `who`, or None (the services then read the database)."""
+    view = st.session_state.get(VIEW)
+    return view if isinstance(view, AccountView) and view.user_id == who.user_id else None
+
+
+def _recent(portal: Portal, who: Identity, panel: str, read: Callable[[], T]) -> T:
+    return recent(st.session_state, portal.now(), who, panel, read)
+
+
+def recent(
+    ss: MutableMapping[Any, Any], now: dt.datetime, who: Identity, panel: str, read: Callable[[], T]
+) -> T:
+    """read(), or its value from a rerun less than FRESH_SECONDS ago in this session."""
+    cache = ss.setdefault(RECENT, {})
+    key = (who.user_id, who.signed_in_at)
+    hit = cache.get(panel)
+    fresh = dt.timedelta(seconds=FRESH_SECONDS)
+    if hit is not None and hit[0] == key and hit[1] - fresh <= now < hit[1]:
+        return cast(T, hit[2])
+    value = read()
+    cache[panel] = (key, now + fresh, value)
+    return value
+
+
+def forget_recent() -> None:
+    """This session changed what the panels show: the next run reads it again."""
+    st.session_state.pop(RECENT, None)
 
 
 def notices_panel(portal: Portal, who: Identity) -> None:
-    found = notices.unseen(portal, who)
+    found = _recent(portal, who, "notices", lambda: notices.unseen(portal, who))
     if not found:
         return
     with st.container(border=True, key="notices"):
@@ -31,6 +78,7 @@ def notices_panel(portal: Portal, who: Identity) -> None:
         c1, c2 = st.columns(2)
         if c1.button("Yes, that was me", key="notices_ok", type="primary"):
             notices.acknowledge(portal, who)
+            forget_recent()
             st.rerun()
         c2.button("No, it wasn't me", key="notices_not_me", on_click=_report, args=(portal, who))
 
@@ -49,6 +97,7 @@ def _line(g: notices.NoticeGroup, who: Identity) -> str:
 
 def _report(portal: Portal, who: Identity) -> None:
     notices.dispute(portal, who, notices.unseen(portal, who), source())
+    forget_recent()
     st.session_state[NOT_ME] = True
 
 
@@ -71,6 +120,7 @@ def _not_me(portal: Portal, who: Identity) -> None:
     link("two_factor", "Replace my key and backup codes")
     if st.button("Hide these notices", key="notices_hide", type="tertiary"):
         notices.acknowledge(portal, who)
+        forget_recent()
         st.session_state.pop(NOT_ME, None)
         st.rerun()
 
@@ -82,11 +132,12 @@ def _open_password() -> None:
 def sign_out_everywhere(portal: Portal, who: Identity) -> None:
     """Button callback: end every session of the person, this browser's too."""
     count = sessions.end_all(portal, who, "signed out everywhere", None, source())
+    forget_recent()
     cookies.sign_out(portal, f"Signed out of {max(count, 1)} browser(s).", "success")
 
 
 def sessions_panel(portal: Portal, who: Identity) -> None:
-    active = sessions.active(portal, who.user_id)
+    active = _recent(portal, who, "sessions", lambda: sessions.active(portal, who.user_id))
     here = st.session_state.get(state.SESSION_ID)
     with st.expander(f"Signed-in browsers ({len(active)})"):
         for s in active:
@@ -147,6 +198,7 @@ def _change(portal: Portal, who: Identity) -> None:
     """
     ss = st.session_state
     here = ss.get(state.SESSION_ID)
+    forget_recent()  # a new password ends the other browsers
     try:
         accounts.change_password(
             portal,

@@ -85,6 +85,8 @@ def bulk_people(db: Database, n: int, now: dt.datetime, first_id: int = 1_000_00
         }
     )
     used = np.minimum(i % 11, 10)
+    # each key's count of unused codes, as the store keeps it (migration 0008)
+    factors["codes_left"] = np.where(active, 10 - used, 0)[active | pending]
     code_owner = np.repeat(ids[active], 10)
     code_used = np.tile(np.arange(10), int(active.sum())) < np.repeat(used[active], 10)
     codes = pd.DataFrame(

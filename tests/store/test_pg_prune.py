@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 
 from portal import crypto
-from portal.access import accounts
+from portal.access import accounts, throttle
 from portal.clock import FixedClock
 from portal.context import Portal, open_portal
 from portal.errors import InvalidCredentials
@@ -62,9 +63,35 @@ def test_a_sign_in_does_not_wait_for_a_stale_row_another_transaction_holds(pg_po
     assert not blocked, "the sign-in waited for another transaction's throttle rows"
     assert len(outcome) == 1
     assert stale <= _keys(p)  # they were skipped, not deleted under the other's lock
+    clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds())  # pruning is due again
     with pytest.raises(InvalidCredentials):  # nobody holds them now: the next attempt prunes
         accounts.sign_in_password(p, "alice", "wrong", "10.0.0.1 x")
     assert not stale & _keys(p)
+
+
+def test_stale_counters_are_dropped_at_most_once_a_minute(pg_portal) -> None:
+    p, clock = pg_portal
+
+    def stale_row(key: str) -> None:  # a counter whose window ended a second ago
+        ended = clock.now() - dt.timedelta(seconds=1)
+        with p.db.write() as cur:
+            cur.execute(
+                "INSERT INTO throttle (key, scope, failures, last_failure_at, expires_at)"
+                " VALUES (?, 'address', 3, ?, ?)",
+                [key, ended, ended],
+            )
+
+    with pytest.raises(InvalidCredentials):  # the first attempt of this process prunes
+        accounts.sign_in_password(p, "bob", "wrong", "10.0.0.8 x")
+    stale_row("left-over")
+    clock.advance(seconds=30)
+    with pytest.raises(InvalidCredentials):  # pruned 30 s ago: not again yet
+        accounts.sign_in_password(p, "carol", "wrong", "10.0.0.7 x")
+    assert "left-over" in _keys(p)
+    clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds() - 30)
+    with pytest.raises(InvalidCredentials):  # a minute since: due again
+        accounts.sign_in_password(p, "dave", "wrong", "10.0.0.6 x")
+    assert "left-over" not in _keys(p)
 
 
 def test_the_first_attempt_on_a_pool_of_one_connection_does_not_wait_for_itself(

@@ -13,7 +13,7 @@ import streamlit as st
 
 from portal.access import passwords
 from portal.errors import PortalError
-from portal.manager import actions
+from portal.manager import actions, reports
 from portal.models import Role, UserRow
 from portal.ui import state
 from portal.ui.manager import keys, words
@@ -128,7 +128,8 @@ def _run(call: Callable[[], Any], message: str) -> None:
         st.session_state[keys.DIALOG_ERROR] = str(exc)
         return
     _close()
-    st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1
+    st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1  # fresh rows
+    reports.forget_snapshot(portal_or_stop())  # and fresh counts, for every manager
     state.flash(st.session_state, "success", message)
 
 

@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from portal.context import Portal
 from portal.manager import reports
 from portal.models import Identity
+from portal.ui.manager.retention import retention_line
+
+_AGE_HELP = (
+    f"Counted at most {reports.SNAPSHOT_SECONDS} s ago (a million accounts take a moment to "
+    "count); your own changes show at once. Refresh counts again now."
+)
+
+
+REFRESH = "sm_overview_refresh"
+
+
+def _refresh() -> None:
+    st.session_state[REFRESH] = True
+
+
+def age_label(as_of: dt.datetime, now: dt.datetime) -> str:
+    """'as of 12:03:05 UTC, 4 s ago': how old the counts on the page are."""
+    seconds = max(0, int((now - as_of).total_seconds()))
+    return f"Counts as of {as_of.astimezone(dt.UTC):%H:%M:%S} UTC, {seconds} s ago"
+
+
+def _chart_spec() -> dict[str, Any]:
+    """A bar chart as a plain Vega-Lite spec (Altair validates its schema on every rerun)."""
+    return {
+        "mark": {"type": "bar"},
+        "height": 180,
+        "encoding": {
+            "x": {"field": "day", "type": "temporal", "title": "day"},
+            "y": {"field": "enrolments", "type": "quantitative", "title": "enrolments"},
+            "tooltip": [{"field": "day", "type": "temporal"}, {"field": "enrolments"}],
+        },
+    }
 
 
 def render(portal: Portal, who: Identity) -> None:
-    o = reports.overview(portal, who)
+    snap = reports.snapshot(portal, who, refresh=bool(st.session_state.pop(REFRESH, False)))
+    o = snap.overview
     low = portal.settings.backup_codes_low
     first = st.columns(4)
     first[0].metric("Accounts", f"{o.accounts:,}")
@@ -27,17 +63,19 @@ def render(portal: Portal, who: Identity) -> None:
         "Backup codes low", f"{o.codes_low:,}", help=f"2FA on with {low} or fewer codes left."
     )
     second[3].metric("Disabled", f"{o.disabled:,}")
-    disputed = reports.disputed_notices(portal, who, 30)
-    if disputed:
+    age, button = st.columns([5, 1], vertical_alignment="center")
+    age.caption(age_label(snap.as_of, portal.now()), help=_AGE_HELP)
+    button.button("Refresh", key=REFRESH + "_button", on_click=_refresh, icon="🔄")
+    if snap.disputed:
         st.warning(
-            f'{disputed:,} "No, it wasn\'t me" report(s) in the last 30 days: see the '
+            f'{snap.disputed:,} "No, it wasn\'t me" report(s) in the last 30 days: see the '
             '*Audit trail* tab, event *Reported "not me"*.',
             icon="🚩",
         )
-    days = reports.enrolments_by_day(portal, who, 90)
-    chart = pd.DataFrame(days, columns=["day", "enrolments"])
+    chart = pd.DataFrame(snap.enrolments, columns=["day", "enrolments"])
     with st.expander("Enrolments over the last 90 days", expanded=True):
         if chart["enrolments"].sum():
-            st.bar_chart(chart, x="day", y="enrolments", height=180)
+            st.vega_lite_chart(chart, _chart_spec(), width="stretch")
         else:
             st.caption("Nobody completed the set-up in the last 90 days.")
+    retention_line(portal, who)

@@ -1,0 +1,112 @@
+"""The faster statements of issue 15 decide exactly as the ones they replace, on every backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from portal.models import Role
+from store import audit as audit_store
+from store import sessions as session_store
+from store import throttle as throttle_store
+from store import users as user_store
+from tests.conftest import START
+
+WINDOW = START + dt.timedelta(minutes=15)
+STEPS = [0, 0, 0, 10, 40, 600, 900, 900, 901]  # seconds after START: counts, back-off, lock, anew
+
+
+def _attempts(cur, key: str, seen: bool) -> list[int | None]:  # type: ignore[no-untyped-def]
+    out = []
+    for seconds in STEPS:
+        at = START + dt.timedelta(seconds=seconds)
+        expires = WINDOW if at < WINDOW else at + dt.timedelta(minutes=15)
+        found = throttle_store.insert_attempt(cur, key, "account", 7, at, expires, 4, 2, 10.0, seen)
+        out.append(found)
+    return out
+
+
+def test_counting_a_seen_row_by_update_decides_as_the_upsert(db):
+    with db.write() as cur:
+        upsert = _attempts(cur, "by-upsert", seen=False)
+        update = _attempts(cur, "by-update", seen=True)
+        rows = [throttle_store.get_throttle(cur, k) for k in ("by-upsert", "by-update")]
+    assert upsert == [1, 2, None, 3, 4, None, 1, 2, None]
+    assert update == upsert
+    a, b = rows
+    assert a is not None and b is not None
+    fields = ("failures", "last_failure_at", "expires_at", "locked_until", "user_id")
+    assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+
+
+def test_a_seen_row_that_was_locked_stays_refused_until_its_window_ends(db):
+    with db.write() as cur:
+        for _ in range(4):
+            throttle_store.insert_attempt(cur, "k", "account", None, START, WINDOW, 4, 4, 1.0)
+        assert throttle_store.update_lock(cur, "k", 4) == WINDOW
+        late = WINDOW - dt.timedelta(seconds=1)
+        assert (
+            throttle_store.insert_attempt(cur, "k", "account", None, late, WINDOW, 4, 4, 1.0, True)
+            is None
+        )
+        after = WINDOW + dt.timedelta(minutes=15)
+        assert (
+            throttle_store.insert_attempt(cur, "k", "account", None, WINDOW, after, 4, 4, 1.0, True)
+            == 1
+        )
+        counter = throttle_store.get_throttle(cur, "k")
+    assert counter is not None and counter.locked_until is None
+
+
+def test_forgetting_several_counters_at_once(db):
+    with db.write() as cur:
+        for key in ("a", "b", "c"):
+            throttle_store.insert_attempt(cur, key, "address", None, START, WINDOW, 4, 2, 1.0)
+        throttle_store.delete_throttle_keys(cur, ["a", "b"])
+        left = [k for k in ("a", "b", "c") if throttle_store.get_throttle(cur, k) is not None]
+    assert left == ["c"]
+
+
+def test_a_session_ends_once(db):
+    with db.write() as cur:
+        uid = user_store.insert_user(cur, "alice", "Alice", Role.USER, "h", START)
+        session_store.insert_session(cur, "s1", uid, "t", "b", WINDOW, START, None, "src")
+        assert session_store.update_end(cur, "s1", START, "signed out")
+        assert not session_store.update_end(cur, "s1", WINDOW, "again")
+        assert not session_store.update_end(cur, "nope", START, "none")
+        found = session_store.get_session(cur, "s1")
+    assert found is not None and (found.ended_at, found.end_reason) == (START, "signed out")
+
+
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_unseen_events_start_at_the_account_or_the_last_acknowledgement(db, acknowledged):
+    kinds = ["codes_viewed"]
+    with db.write() as cur:
+        uid = user_store.insert_user(cur, "alice", "Alice", Role.USER, "h", START)
+        audit_store.insert_event(
+            cur, START - dt.timedelta(days=1), "codes_viewed", "x", "alice", "s"
+        )
+        audit_store.insert_event(cur, START, "codes_viewed", "alice", "alice", "s")
+        audit_store.insert_event(cur, START, "sign_in_ok", "alice", "alice", "s")
+        if acknowledged:
+            user_store.update_notices_seen_at(cur, uid, START)
+        audit_store.insert_event(cur, WINDOW, "codes_viewed", "alice", "alice", "s")
+        found = audit_store.list_unseen(cur, uid, "alice", kinds)
+        renamed = audit_store.list_unseen(cur, uid, "bob", kinds)
+    expected = [WINDOW] if acknowledged else [WINDOW, START]
+    assert [e.occurred_at for e in found] == expected
+    assert renamed == []
+
+
+def test_two_counters_in_one_statement_keep_their_own_limits(db):
+    address = throttle_store.Rule("addr", "address", 3, 1)  # back-off from the first failure
+    account = throttle_store.Rule("acct", "account", 5, 5)  # only a lock, at 5
+    with db.write() as cur:
+        first = throttle_store.insert_attempts(cur, [address, account], 9, START, WINDOW, 10.0)
+        again = throttle_store.insert_attempts(cur, [address, account], 9, START, WINDOW, 10.0)
+        later = START + dt.timedelta(seconds=10)
+        then = throttle_store.insert_attempts(cur, [address, account], 9, later, WINDOW, 10.0)
+    assert first == {"addr": 1, "acct": 1}
+    assert again == {"acct": 2}  # the address must wait 10 s; the account has no back-off
+    assert then == {"addr": 2, "acct": 3}
