@@ -1,4 +1,4 @@
-"""Security manager: overview, the accounts table with its actions, audit trail and Explore."""
+"""Security manager: overview, the accounts table with its actions, audit trail, notebooks."""
 
 import streamlit as st
 
@@ -6,7 +6,7 @@ from portal.errors import PortalError
 from portal.manager import guard
 from portal.twofactor import policy
 from portal.ui import state
-from portal.ui.manager import apikeys, audit, explore, keys, overview, users
+from portal.ui.manager import apikeys, audit, importer, keys, notebooks, overview, users
 from portal.ui.resources import portal_or_stop
 from portal.ui.self_service import step_up_form
 from portal.ui.widgets import errors_shown, show_flashes
@@ -31,7 +31,8 @@ if guard.needs_step_up(portal, who):
 with errors_shown():  # e.g. the role was taken away since sign-in: the services refuse
     overview.render(portal, who)
     tabs = st.tabs(keys.TABS, key=keys.TAB, on_change="rerun")
-    for tab, render in zip(tabs, (users.render, audit.render, explore.render), strict=True):
+    renders = (users.render, audit.render, notebooks.render, importer.render)
+    for tab, render in zip(tabs, renders, strict=True):
         if tab.open:
             with tab:
                 render(portal, who)

@@ -10,6 +10,7 @@ ACCOUNT_CREATED = "account_created"
 ACCOUNT_DISABLED = "account_disabled"
 ACCOUNT_ENABLED = "account_enabled"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
+FIRST_PASSWORD_CHANGED = "first_password_changed"  # noqa: S105 - an imported account's own
 WIZARD_STARTED = "wizard_started"
 WIZARD_ABANDONED = "wizard_abandoned"
 WIZARD_VERIFIED = "wizard_verified"
@@ -30,6 +31,17 @@ API_KEY_REVOKED = "api_key_revoked"
 API_CODE_OK = "api_code_ok"  # a code checked through POST /api/validate (source: the key)
 AUTHZ_REFUSED = "authz_refused"  # a signed-in person refused by a forward-auth rule
 NOTICE_DISPUTED = "notice_disputed"  # "No, it wasn't me" on the account page
+USERS_IMPORTED = "users_imported"  # one CSV import (detail: how many accounts)
+BACKUP_MADE = "backup_made"  # a scheduled backup written (detail: its file)
+BACKUP_FAILED = "backup_failed"  # a scheduled backup that could not be written (detail: why)
+DATABASE_RESTORED = "database_restored"  # `portal restore` (actor: the OS login)
+AUDIT_PRUNED = "audit_pruned"  # one retention run (detail: how many old events it removed)
+ROLE_CHANGED = "role_changed"  # `portal user role` (break-glass, from the shell)
+NOTEBOOK_RUN = "notebook_run"  # a manager ran a notebook (or one cell): detail has the values
+NOTEBOOK_EXPORTED = "notebook_exported"
+NOTEBOOK_SAVED = "notebook_saved"
+NOTEBOOK_COPIED = "notebook_copied"
+NOTEBOOK_DELETED = "notebook_deleted"
 
 ALL = sorted(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))
 
@@ -45,6 +57,7 @@ LABELS = {
     ACCOUNT_DISABLED: "Account disabled",
     ACCOUNT_ENABLED: "Account enabled",
     PASSWORD_CHANGED: "Password changed",
+    FIRST_PASSWORD_CHANGED: "First password replaced",
     WIZARD_STARTED: "Set-up started",
     WIZARD_ABANDONED: "Set-up abandoned",
     WIZARD_VERIFIED: "Set-up code verified",
@@ -65,6 +78,17 @@ LABELS = {
     API_KEY_REVOKED: "API key revoked",
     API_CODE_OK: "Code checked by an app (API)",
     AUTHZ_REFUSED: "Refused by an access rule",
+    USERS_IMPORTED: "Accounts imported",
+    BACKUP_MADE: "Backup written",
+    BACKUP_FAILED: "Backup failed",
+    DATABASE_RESTORED: "Database restored",
+    AUDIT_PRUNED: "Old audit events removed",
+    ROLE_CHANGED: "Role changed",
+    NOTEBOOK_RUN: "Notebook run",
+    NOTEBOOK_EXPORTED: "Notebook exported",
+    NOTEBOOK_SAVED: "Notebook saved",
+    NOTEBOOK_COPIED: "Notebook copied",
+    NOTEBOOK_DELETED: "Notebook deleted",
 }
 
 

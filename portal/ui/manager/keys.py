@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 TAB = "sm_tab"  # the open tab's label (lazy tabs: only the open one runs)
-TABS = ("Accounts", "Audit trail", "Explore")
+TABS = ("Accounts", "Audit trail", "Notebooks", "Import")
 
 # Accounts table
 SEARCH = "sm_search"
@@ -38,13 +38,21 @@ AU_DATES = "sm_au_dates"
 AU_PAGE = "sm_au_page"
 AU_CSV = "sm_au_csv"
 
-# Explore
-EX_CELLS = "sm_ex_cells"  # list of cell ids, in order
-EX_NEXT = "sm_ex_next"  # next cell id
-EX_RESULTS = "sm_ex_results"  # {cell id: explore.Result}, holding only the frame shown
-EX_ERROR = "sm_ex_error"
-EX_RUN_ALL = "sm_ex_run_all"
-EX_ADD = "sm_ex_add"
+# Import (CSV of people)
+IM_GEN = "sm_im_gen"  # bumped to start a fresh file uploader (drops the file)
+IM_PLAN = "sm_im_plan"  # (file id, importer.Plan) of the uploaded file
+IM_RUN = "sm_im_run"  # Confirm was pressed: the next run imports, with a progress bar
+IM_DONE = "sm_im_done"  # the first passwords of the import just made, until "saved"
+IM_ERROR = "sm_im_error"
+IM_CONFIRM = "sm_im_confirm"
+IM_CANCEL = "sm_im_cancel"
+IM_DOWNLOAD = "sm_im_download"
+IM_SAVED = "sm_im_saved"
+
+
+def import_file_key(state: Any) -> str:
+    """The import's file uploader key in this session (a new one after Cancel or an import)."""
+    return f"sm_im_file_{state.get(IM_GEN, 0)}"
 
 
 def action_key(action: str) -> str:
@@ -54,8 +62,3 @@ def action_key(action: str) -> str:
 def table_key(state: Any) -> str:
     """The accounts table's key in this session (st.session_state or AppTest's session_state)."""
     return f"sm_table_{state.get(TABLE_GEN, 0)}"
-
-
-def cell_key(part: str, cell_id: int) -> str:
-    """Widget keys of one Explore cell: part is title, sql, chart, run or remove."""
-    return f"sm_ex_{part}_{cell_id}"
