@@ -1,7 +1,9 @@
 """python -m bench [--quick]: the portal's benchmarks, as ratios against baselines of the same run.
 
 Prints a table, writes bench/results.json and, as its last line,
-`login_ratio=<x> code_ms=<y> manager_ms_100k=<z>`.
+`login_ratio=<x> code_ms=<y> manager_ms_100k=<z>` (--quick) or, for the full run,
+`login_ratio=<x> code_ms_1m=<y> manager_ms_1m=<z> manager_ms_100k=<w> rerun_max_ratio=<r>
+class30_p95_ms=<p>`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-PARTS = ("login", "concurrency", "same_user", "manager", "reruns", "peer", "queries")
+PARTS = (
+    "login",
+    "concurrency",
+    "same_user",
+    "manager",
+    "reruns",
+    "peer",
+    "queries",
+    "class30",
+    "class_browser",
+)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,13 +76,30 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="write pyinstrument profiles of the code step and the manager page's services "
-        "to bench/cache/profiles/",
+        "to bench/cache/profiles/, and sampled stacks of the class's server (class<N>.json)",
     )
     ap.add_argument(
         "--output",
         type=Path,
         default=RESULTS,
         help=f"where to write the JSON results (default {RESULTS})",
+    )
+    ap.add_argument(
+        "--class-size",
+        type=int,
+        help="people in the class on the real server (part class30: Streamlit websocket "
+        "sessions signing in and walking My account and the 2FA page; default 30)",
+    )
+    ap.add_argument(
+        "--class-seconds",
+        type=float,
+        help="how long the class runs (default 180, quick 60)",
+    )
+    ap.add_argument(
+        "--class-browsers",
+        type=int,
+        help="Chromium pages for the comparison with the websocket client (part "
+        "class_browser; default 5 in the full run, 0 = leave it out; quick 0)",
     )
     ap.add_argument("--no-write", action="store_true", help="print only; write no JSON")
     ap.add_argument(
@@ -86,6 +115,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.sizes = sorted(args.sizes or ([100_000] if args.quick else [100_000, 1_000_000]))
     args.runs = max(9, args.runs or (9 if args.quick else 15))
     args.peer_sizes = args.peer_sizes or ([1_000] if args.quick else [1_000, 10_000])
+    args.class_size = args.class_size or 30
+    args.class_seconds = args.class_seconds or (60.0 if args.quick else 180.0)
+    if args.class_browsers is None:
+        args.class_browsers = 0 if args.quick else 5
     return args
 
 
@@ -230,6 +263,8 @@ def run_engine(
         except Exception as exc:  # noqa: BLE001 - keep the figures; report the failure
             log(f"what-if failed: {type(exc).__name__}: {exc}")
             experiments = {"error": f"{type(exc).__name__}: {exc}"}
+    if first:  # the class runs on its own database and server: once, whatever the engines
+        class_part(args, figures, loads)
     if args.profile and first:
         from bench import profiles
 
@@ -238,6 +273,26 @@ def run_engine(
     use_portal(None)
     p.db.close()
     return figures, loads, experiments
+
+
+def class_part(args: argparse.Namespace, figures: list[Any], loads: dict[str, Any]) -> None:
+    """A class on the real server (websocket sessions), and the Chromium pages to compare."""
+    if "class30" not in args.skip:
+        from bench import class30
+
+        log(f"class of {args.class_size} on the real server for {args.class_seconds:.0f} s")
+        figures += class30.class_figures(
+            args.class_size, args.class_seconds, log, profile=args.profile
+        )
+        loads["class30"] = os.getloadavg()[0]
+    if "class_browser" not in args.skip and args.class_browsers > 0:
+        from bench import class_browser
+
+        log(f"the same walk in {args.class_browsers} Chromium pages")
+        figures += class_browser.browser_figures(
+            args.class_browsers, min(args.class_seconds, 60.0), log
+        )
+        loads["class_browser"] = os.getloadavg()[0]
 
 
 def manager_part(
@@ -326,14 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
         log(f"wrote {args.output}")
-    lines = [(label, summary(r["figures"])) for label, r in results.items()]
+    lines = [(label, summary(r["figures"], args.quick)) for label, r in results.items()]
     for label, line in lines[1:]:
         print(f"{label}: {line}")
     print(lines[0][1])  # the last line: the first engine's (DuckDB by default)
     return 0
 
 
-def summary(figures: list[Any]) -> str:
+def summary(figures: list[Any], quick: bool = True) -> str:
+    """The last line: the quick run's three figures, or the full run's six."""
     by_key = {f.key: f for f in figures}
 
     def value(key: str, stat: str) -> str:
@@ -343,9 +399,23 @@ def summary(figures: list[Any]) -> str:
         v = f.ratio if stat == "ratio" else f.measured.stat(stat)
         return "nan" if v is None else f"{v:.3f}" if stat == "ratio" else f"{v:.1f}"
 
+    if quick:
+        return (
+            f"login_ratio={value('login_ratio', 'ratio')} code_ms={value('code_ms', 'median')} "
+            f"manager_ms_100k={value('manager_ms_100k', 'median')}"
+        )
+    # The sign-in figures run on the largest database: code_ms is the 1M figure only then.
+    big = "manager_ms_1M" in by_key
+    reruns = [f.ratio for f in figures if f.key.startswith("rerun_") and f.ratio is not None]
+    classes = [f for f in figures if f.key.startswith("class") and f.key.endswith("_action_ms")]
+    p95 = classes[0].measured.stat("p95") if classes else float("nan")
     return (
-        f"login_ratio={value('login_ratio', 'ratio')} code_ms={value('code_ms', 'median')} "
-        f"manager_ms_100k={value('manager_ms_100k', 'median')}"
+        f"login_ratio={value('login_ratio', 'ratio')} "
+        f"code_ms_1m={value('code_ms', 'median') if big else 'nan'} "
+        f"manager_ms_1m={value('manager_ms_1M', 'median')} "
+        f"manager_ms_100k={value('manager_ms_100k', 'median')} "
+        f"rerun_max_ratio={f'{max(reruns):.3f}' if reruns else 'nan'} "
+        f"class30_p95_ms={'nan' if p95 != p95 else f'{p95:.1f}'}"
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import dataset
 from bench.timing import Figure, Series, ms
-from portal.access import throttle
+from portal.access import notices, throttle
 from portal.context import Portal
 from portal.models import FactorStatus
 from store import audit as audit_store
@@ -29,6 +29,7 @@ from store import throttle as throttle_store
 from store import users as user_store
 
 _SCAN = re.compile(r"Type: ([A-Za-z ]+?)\s*│")
+_GROUPS = re.compile(r"Row Groups Scanned: (\d+) / (\d+)")
 
 
 class Recorder:
@@ -71,6 +72,20 @@ def _person(p: Portal) -> dict[str, Any]:
     return person
 
 
+def _kinds(plan: str) -> list[str]:
+    """The scans of one plan; "Sequential Scan" says how many row groups it read.
+
+    A sequential scan with a filter on rowid or on a column that follows insertion order (ids)
+    reads one or two row groups through the zone maps: that is a point lookup, not a full scan.
+    """
+    kinds = [k.strip() for k in _SCAN.findall(plan) if "Scan" in k]
+    groups = _GROUPS.findall(plan)
+    if len(groups) == len(kinds):
+        pairs = zip(kinds, groups, strict=True)
+        return [f"{k} ({a}/{b} row groups)" if "Seq" in k else k for k, (a, b) in pairs]
+    return kinds
+
+
 def _scans(p: Portal, statements: list[tuple[str, list[Any]]]) -> list[str]:
     kinds: list[str] = []
     with p.db.read() as cur:
@@ -80,7 +95,7 @@ def _scans(p: Portal, statements: list[tuple[str, list[Any]]]) -> list[str]:
                 plan = cur.execute("EXPLAIN ANALYZE " + sql, params).fetchall()
             finally:
                 cur.execute("ROLLBACK")
-            kinds += [k.strip() for k in _SCAN.findall(plan[0][1]) if "Scan" in k]
+            kinds += _kinds(plan[0][1])
     return kinds
 
 
@@ -101,8 +116,11 @@ def query_figures(p: Portal, runs: int) -> list[Figure]:
         "factors.get_factor": lambda c: factor_store.get_factor(c, uid, FactorStatus.ACTIVE),
         "factors.list_backup_codes": lambda c: factor_store.list_backup_codes(c, fid),
         "throttle.get_throttle": lambda c: throttle_store.get_throttle(c, account_key),
-        "audit.list_events_since (notices)": lambda c: audit_store.list_events_since(
+        "audit.list_events_since": lambda c: audit_store.list_events_since(
             c, name, since, ["wizard_completed", "backup_code_used", "reset_granted"]
+        ),
+        "audit.list_unseen (notices)": lambda c: audit_store.list_unseen(
+            c, uid, name, sorted(notices.TEXT)
         ),
         "sessions.list_sessions": lambda c: session_store.list_sessions(c, uid),
         "users.count_users": lambda c: user_store.count_users(c),
@@ -136,6 +154,9 @@ def query_figures(p: Portal, runs: int) -> list[Figure]:
         ),
         "throttle.update_release": lambda c: throttle_store.update_release(c, address_key),
         "throttle.delete_throttle": lambda c: throttle_store.delete_throttle(c, address_key),
+        "throttle.delete_throttle_keys (code step)": lambda c: throttle_store.delete_throttle_keys(
+            c, [address_key, account_key]
+        ),
         "throttle.delete_user_throttle (manager unlock)": lambda c: (
             throttle_store.delete_user_throttle(c, uid)
         ),
@@ -193,7 +214,7 @@ def _scans_write(p: Portal, statements: list[tuple[str, list[Any]]]) -> list[str
         with p.db.write() as cur:
             for sql, params in statements:
                 plan = cur.execute("EXPLAIN ANALYZE " + sql, params).fetchall()
-                kinds += [k.strip() for k in _SCAN.findall(plan[0][1]) if "Scan" in k]
+                kinds += _kinds(plan[0][1])
             raise _Rollback
     except _Rollback:
         pass

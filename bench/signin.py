@@ -118,9 +118,10 @@ def login_figures(p: Portal, clock: FixedClock, runs: int, code_runs: int) -> li
             base,
             ratio_stat="median",
             target=Target("<=", 10.0, of="median"),
-            notes="verify_sign_in: user lookup, throttle check, factor lookup, AES-GCM "
-            "decrypt, TOTP match (+-1 step), replay-guard UPDATE, throttle clear, last sign-in "
-            "UPDATE, audit INSERT; two write transactions.",
+            notes="verify_sign_in: user lookup, throttle count (conditional UPDATEs of the "
+            "password step's rows), factor lookup, AES-GCM decrypt, TOTP match (+-1 step), "
+            "replay-guard UPDATE, throttle rows deleted, last sign-in UPDATE, audit INSERT; "
+            "one write transaction.",
         ),
         Figure(
             "code_ms_back_to_back",

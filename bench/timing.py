@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import operator
 import statistics
 import time
@@ -34,6 +35,9 @@ class Series:
             return min(self.values)
         if name == "max":
             return max(self.values)
+        if name.startswith("p") and name[1:].isdigit():  # p95: nearest-rank percentile
+            ranked = sorted(self.values)
+            return ranked[max(0, math.ceil(int(name[1:]) / 100 * len(ranked)) - 1)]
         return statistics.median(self.values)
 
     def as_dict(self) -> dict[str, Any]:
