@@ -63,8 +63,9 @@ class Rule:
     back_off_after: int  # failures from which each attempt waits a doubling delay
 
 
-# The same decision for a row that exists (the code step finds the password step's rows): a plain
-# conditional UPDATE is a third of the upsert's cost on DuckDB, where ON CONFLICT costs ~2 ms.
+# The same decision for rows that exist (the code step finds the password step's rows): a plain
+# conditional UPDATE is a third of the upsert's cost on DuckDB, where ON CONFLICT costs ~2 ms, and
+# one UPDATE for both rows (each with its own limits, picked by its key) halves it again.
 _ATTEMPT_EXISTING = """
 UPDATE throttle SET
     failures = CASE WHEN expires_at <= ? THEN 1 ELSE failures + 1 END,
@@ -74,24 +75,25 @@ UPDATE throttle SET
     user_id = coalesce(user_id, ?)
 WHERE {point}
   AND (expires_at <= ?
-       OR (failures < ?
-           AND (failures < ?
+       OR (failures < {limit}
+           AND (failures < {back_off}
                 OR extract(epoch FROM CAST(? AS TIMESTAMP WITH TIME ZONE))
                    - extract(epoch FROM last_failure_at)
-                   >= ? * power(2, failures - ?))))
-RETURNING failures
+                   >= ? * power(2, failures - {back_off}))))
+RETURNING key, failures
 """
 
 
-def point(cur: Cursor, table: str, column: str) -> str:
-    """`column = ?` that stays an index lookup under more conditions (DuckDB: via the rowid).
+def point(cur: Cursor, table: str, column: str, count: int = 1) -> str:
+    """`column = ?` (or `IN` `count` marks) that stays an index lookup under more conditions.
 
-    DuckDB 2 uses an ART index only for a lone equality; `rowid IN (SELECT rowid ... WHERE
-    column = ?)` keeps the lookup indexed and the outer scan reads one row group.
+    DuckDB 2 uses an ART index only for a lone equality or IN list; `rowid IN (SELECT rowid ...
+    WHERE column = ?)` keeps the lookup indexed and the outer scan reads one row group.
     """
+    test = f"{column} = ?" if count == 1 else f"{column} IN ({', '.join('?' * count)})"
     if cur.dialect == "duckdb":
-        return f"rowid IN (SELECT rowid FROM {table} WHERE {column} = ?)"
-    return f"{column} = ?"
+        return f"rowid IN (SELECT rowid FROM {table} WHERE {test})"
+    return test
 
 
 def insert_attempt(
@@ -123,22 +125,44 @@ def insert_attempts(
     """Count one attempt on each counter that lets it in now: {key: new count}; refused ones
     are missing (the caller rolls back the others).
 
-    With `seen` (the rows were counted moments ago) a conditional UPDATE per row tries first;
+    With `seen` (the rows were counted moments ago) one conditional UPDATE of them tries first;
     whatever it did not count, the conditional upsert decides: each decision is one statement.
     """
     counted: dict[str, int] = {}
     if seen:
-        sql = _ATTEMPT_EXISTING.format(point=point(cur, "throttle", "key"))
-        for r in rules:
-            checks = [r.limit, r.back_off_after, now, base_seconds, r.back_off_after]
-            params = [now, now, now, expires_at, user_id, r.key, now, *checks]
-            row = cur.execute(sql, params).fetchone()
-            if row is not None:
-                counted[r.key] = int(row[0])
+        counted = _update_existing(cur, rules, user_id, now, expires_at, base_seconds)
     rest = [r for r in rules if r.key not in counted]
     if rest:
         counted.update(_upsert(cur, rest, user_id, now, expires_at, base_seconds))
     return counted
+
+
+def _update_existing(
+    cur: Cursor,
+    rules: list[Rule],
+    user_id: int | None,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    base_seconds: float,
+) -> dict[str, int]:
+    """Count the attempt on every existing row that lets it in, in one conditional UPDATE."""
+    keys = [r.key for r in rules]
+    limit, limits, back_off, back_offs = _per_key(rules)
+    where = point(cur, "throttle", "key", len(keys))
+    sql = _ATTEMPT_EXISTING.format(point=where, limit=limit, back_off=back_off)
+    head = [now, now, now, expires_at, user_id, *keys, now]
+    rows = cur.execute(sql, [*head, *limits, *back_offs, now, base_seconds, *back_offs])
+    return {str(k): int(f) for k, f in rows.fetchall()}
+
+
+def _per_key(rules: list[Rule]) -> tuple[str, list[object], str, list[object]]:
+    """The lock limit and back-off as SQL with their parameters: one value, or a CASE by key."""
+    if len(rules) == 1:
+        return "?", [rules[0].limit], "?", [rules[0].back_off_after]
+    cases = "CASE key " + " ".join("WHEN ? THEN ?" for _ in rules) + " END"
+    limits: list[object] = [v for r in rules for v in (r.key, r.limit)]
+    back_offs: list[object] = [v for r in rules for v in (r.key, r.back_off_after)]
+    return cases, limits, cases, back_offs
 
 
 def _upsert(

@@ -110,3 +110,33 @@ def test_two_counters_in_one_statement_keep_their_own_limits(db):
     assert first == {"addr": 1, "acct": 1}
     assert again == {"acct": 2}  # the address must wait 10 s; the account has no back-off
     assert then == {"addr": 2, "acct": 3}
+
+
+class _Counting:
+    """A real cursor that counts the statements it runs."""
+
+    def __init__(self, cur) -> None:  # type: ignore[no-untyped-def]
+        self._cur, self.statements = cur, 0
+
+    def execute(self, sql, params=()):  # type: ignore[no-untyped-def]
+        self.statements += 1
+        return self._cur.execute(sql, params)
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self._cur, name)
+
+
+def test_two_seen_counters_are_counted_in_one_statement_with_their_own_limits(db):
+    address = throttle_store.Rule("addr", "address", 3, 1)
+    account = throttle_store.Rule("acct", "account", 5, 5)
+    rules = [address, account]
+    with db.write() as cur:
+        throttle_store.insert_attempts(cur, rules, 9, START, WINDOW, 10.0)  # the password step
+        counting = _Counting(cur)
+        again = throttle_store.insert_attempts(counting, rules, 9, START, WINDOW, 10.0, True)
+        later = START + dt.timedelta(seconds=10)
+        then = throttle_store.insert_attempts(counting, rules, 9, later, WINDOW, 10.0, True)
+    assert again == {"acct": 2}  # the address must wait 10 s; the account row has no back-off
+    assert then == {"addr": 2, "acct": 3}
+    # One UPDATE for both rows each time; the refused address row is then left to the upsert.
+    assert counting.statements == 3
