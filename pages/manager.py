@@ -1,10 +1,11 @@
 """Security manager: overview, the accounts table with its actions, audit trail, notebooks."""
 
+import functools
+
 import streamlit as st
 
 from portal.errors import PortalError
 from portal.manager import guard
-from portal.twofactor import policy
 from portal.ui import state
 from portal.ui.manager import apikeys, audit, importer, keys, notebooks, overview, users
 from portal.ui.resources import portal_or_stop
@@ -17,21 +18,22 @@ if not state.is_manager(st.session_state):
 who = state.identity(st.session_state)
 assert who is not None
 portal = portal_or_stop()
-try:
-    policy.require_enrolled_manager(portal, who)
+try:  # one read per run: the parts below share it (a role taken away stops the next run)
+    checked = guard.check_page(portal, who)
 except PortalError as exc:
     st.error(str(exc))
     st.stop()
 
 st.title("Security manager")
 show_flashes()
-if guard.needs_step_up(portal, who):
+if checked.step_up_due:
     with st.expander("🔐 Confirm it's you (needed to reset or deactivate 2FA)"):
         step_up_form(portal, who)
 with errors_shown():  # e.g. the role was taken away since sign-in: the services refuse
-    overview.render(portal, who)
+    overview.render(portal, who, checked)
     tabs = st.tabs(keys.TABS, key=keys.TAB, on_change="rerun")
-    renders = (users.render, audit.render, notebooks.render, importer.render)
+    accounts = functools.partial(users.render, checked=checked)
+    renders = (accounts, audit.render, notebooks.render, importer.render)
     for tab, render in zip(tabs, renders, strict=True):
         if tab.open:
             with tab:

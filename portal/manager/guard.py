@@ -6,6 +6,8 @@ database as well as the session, so a manager demoted or disabled since sign-in 
 
 from __future__ import annotations
 
+import dataclasses
+
 from portal.context import Portal
 from portal.errors import PermissionDenied, StepUpRequired
 from portal.models import FactorStatus, Identity, Role, User
@@ -33,6 +35,31 @@ def require_manager(p: Portal, cur: Cursor, actor: Identity | None) -> User:
         raise PermissionDenied()
     policy.check_manager(p, cur, actor)
     return user
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """One page run's manager check (the account as it is now) and whether a step-up is due."""
+
+    actor: Identity
+    step_up_due: bool
+
+
+def check_page(p: Portal, actor: Identity | None) -> Checked:
+    """The manager page's one role check per run (one read), shared by the page's parts."""
+    if actor is None or not actor.is_manager:
+        raise PermissionDenied()
+    with p.db.read() as cur:
+        policy.check_manager(p, cur, actor)  # require_manager's checks, the account read once
+        return Checked(actor, _step_up_due(p, cur, actor))
+
+
+def confirm(p: Portal, actor: Identity, checked: Checked | None) -> None:
+    """PermissionDenied unless `checked` is this run's check of `actor` (else read the role now)."""
+    if checked is not None and checked.actor == actor:
+        return
+    with p.db.read() as cur:
+        require_manager(p, cur, actor)
 
 
 def _step_up_due(p: Portal, cur: Cursor, actor: Identity) -> bool:

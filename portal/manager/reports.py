@@ -10,13 +10,13 @@ import dataclasses
 import datetime as dt
 import io
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
 from portal import events, validate
 from portal.context import Portal
 from portal.errors import InvalidInput
-from portal.manager.guard import require_manager
+from portal.manager.guard import Checked, confirm, require_manager
 from portal.models import (
     AUDIT_COLUMNS,
     USER_COLUMNS,
@@ -26,7 +26,9 @@ from portal.models import (
     Overview,
     UserQuery,
 )
+from portal.ops.retention import Retention
 from store import audit as audit_store
+from store import audit_retention as retention_store
 from store import reports
 from store.database import Cursor
 
@@ -70,6 +72,40 @@ def accounts_page(
     return Page(rows, total, page, pages, capped)
 
 
+@dataclasses.dataclass(frozen=True)
+class CachedPage:
+    """A page of the accounts table as read at `as_of`, for the inputs in `key`."""
+
+    key: tuple[Any, ...]
+    page: Page
+    as_of: dt.datetime
+
+
+def _fresh(as_of: dt.datetime, now: dt.datetime) -> bool:
+    return 0 <= (now - as_of).total_seconds() < SNAPSHOT_SECONDS
+
+
+def cached_accounts_page(
+    p: Portal,
+    actor: Identity,
+    query: UserQuery,
+    page: int,
+    cache: MutableMapping[Any, Any],  # e.g. st.session_state
+    slot: str,
+    checked: Checked | None = None,
+) -> CachedPage:
+    """accounts_page, reused from cache[slot] while at most SNAPSHOT_SECONDS old, same inputs."""
+    key = (p.db.path, id(p.db), actor.user_id, query, page, p.settings.backup_codes_low)
+    hit = cache.get(slot)
+    now = p.now()
+    if isinstance(hit, CachedPage) and hit.key == key and _fresh(hit.as_of, now):
+        confirm(p, actor, checked)  # the rows may be reused, the role is checked every run
+        return hit
+    fresh = CachedPage(key, accounts_page(p, actor, query, page), now)
+    cache[slot] = fresh
+    return fresh
+
+
 def overview(p: Portal, actor: Identity) -> Overview:
     with p.db.read() as cur:
         require_manager(p, cur, actor)
@@ -84,31 +120,44 @@ class Snapshot:
     enrolments: list[tuple[dt.date, int]]  # per UTC day, the last 90 days
     disputed: int  # "No, it wasn't me" reports in the last 30 days
     as_of: dt.datetime
+    retention: Retention  # how long the audit trail is kept, and what was removed
 
 
-# Per open database (a reopened file or a restarted server starts afresh) and codes-low setting.
-_snapshots: dict[tuple[str, int, int], Snapshot] = {}
+# Per open database (a reopened file or a restarted server starts afresh) and the settings shown.
+_snapshots: dict[tuple[str, int, int, int], Snapshot] = {}
 _counting = threading.Lock()  # one count at a time: sessions arriving together share it
 
 
-def snapshot(p: Portal, actor: Identity, refresh: bool = False) -> Snapshot:
-    """The overview, at most SNAPSHOT_SECONDS old (counted anew on refresh); role checked now."""
+def snapshot(
+    p: Portal, actor: Identity, refresh: bool = False, checked: Checked | None = None
+) -> Snapshot:
+    """The overview, at most SNAPSHOT_SECONDS old (counted anew on refresh); role checked now.
+
+    `checked` is this page run's role check (guard.check_page): without it the role is read here.
+    """
     key = _key(p)
-    with p.db.read() as cur:
-        require_manager(p, cur, actor)
+    confirm(p, actor, checked)
     with _counting:
         hit = _snapshots.get(key)
         now = p.now()
-        if hit is None or refresh or not 0 <= (now - hit.as_of).total_seconds() < SNAPSHOT_SECONDS:
+        if hit is None or refresh or not _fresh(hit.as_of, now):
             with p.db.read() as cur:
                 hit = Snapshot(
                     reports.get_overview(cur, now, p.settings.backup_codes_low),
                     _enrolments(cur, now, 90),
                     _disputed(cur, now, 30),
                     now,
+                    _retention(p, cur),
                 )
             _snapshots[key] = hit
         return hit
+
+
+def _retention(p: Portal, cur: Cursor) -> Retention:
+    keep = p.settings.audit_keep_days
+    return Retention(
+        keep, retention_store.get_removed(cur), retention_store.get_oldest_event_at(cur)
+    )
 
 
 def forget_snapshot(p: Portal) -> None:
@@ -116,8 +165,8 @@ def forget_snapshot(p: Portal) -> None:
     _snapshots.pop(_key(p), None)
 
 
-def _key(p: Portal) -> tuple[str, int, int]:
-    return (p.db.path, id(p.db), p.settings.backup_codes_low)
+def _key(p: Portal) -> tuple[str, int, int, int]:
+    return (p.db.path, id(p.db), p.settings.backup_codes_low, p.settings.audit_keep_days)
 
 
 def _disputed(cur: Cursor, now: dt.datetime, days: int) -> int:

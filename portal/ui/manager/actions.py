@@ -129,6 +129,7 @@ def _run(call: Callable[[], Any], message: str) -> None:
         return
     _close()
     st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1  # fresh rows
+    st.session_state.pop(keys.TABLE_CACHE, None)  # read the rows again now
     reports.forget_snapshot(portal_or_stop())  # and fresh counts, for every manager
     state.flash(st.session_state, "success", message)
 

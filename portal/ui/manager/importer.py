@@ -11,7 +11,7 @@ import streamlit as st
 
 from portal.context import Portal
 from portal.errors import PortalError
-from portal.manager import importer
+from portal.manager import importer, reports
 from portal.models import Identity
 from portal.ui.manager import keys
 from portal.ui.widgets import source
@@ -140,6 +140,8 @@ def _import(p: Portal, who: Identity, plan: importer.Plan) -> None:
         st.session_state[keys.IM_ERROR] = str(exc)
     else:
         st.session_state[keys.IM_DONE] = importer.passwords_csv(made), len(made)
+        st.session_state.pop(keys.TABLE_CACHE, None)  # the new people show at once
+        reports.forget_snapshot(p)  # and in every manager's counts
     _clear()
     st.rerun()
 

@@ -17,6 +17,8 @@ DESC = "sm_desc"
 PAGE = "sm_page"
 TABLE_GEN = "sm_table_gen"  # bumped to start a fresh table widget (drops the row selection)
 CSV = "sm_csv"
+TABLE_CACHE = "sm_table_cache"  # reports.CachedPage: the rows shown, reused for a few seconds
+TABLE_FRAME = "sm_table_frame"  # (the CachedPage, its frame as shown): built once per read
 
 # Actions and their confirmation dialog
 DIALOG = "sm_dialog"  # which action's dialog is open

@@ -9,13 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from portal.context import Portal
-from portal.manager import reports
+from portal.manager import guard, reports
 from portal.models import Identity
-from portal.ui.manager.retention import retention_line
+from portal.ui.manager import keys
+from portal.ui.manager.retention import text as retention_text
 
 _AGE_HELP = (
     f"Counted at most {reports.SNAPSHOT_SECONDS} s ago (a million accounts take a moment to "
-    "count); your own changes show at once. Refresh counts again now."
+    "count), and so are the table's rows; your own changes show at once. Refresh counts and "
+    "reads again now."
 )
 
 
@@ -24,6 +26,7 @@ REFRESH = "sm_overview_refresh"
 
 def _refresh() -> None:
     st.session_state[REFRESH] = True
+    st.session_state.pop(keys.TABLE_CACHE, None)
 
 
 def age_label(as_of: dt.datetime, now: dt.datetime) -> str:
@@ -45,8 +48,9 @@ def _chart_spec() -> dict[str, Any]:
     }
 
 
-def render(portal: Portal, who: Identity) -> None:
-    snap = reports.snapshot(portal, who, refresh=bool(st.session_state.pop(REFRESH, False)))
+def render(portal: Portal, who: Identity, checked: guard.Checked | None = None) -> None:
+    refresh = bool(st.session_state.pop(REFRESH, False))
+    snap = reports.snapshot(portal, who, refresh, checked)
     o = snap.overview
     low = portal.settings.backup_codes_low
     first = st.columns(4)
@@ -78,4 +82,4 @@ def render(portal: Portal, who: Identity) -> None:
             st.vega_lite_chart(chart, _chart_spec(), width="stretch")
         else:
             st.caption("Nobody completed the set-up in the last 90 days.")
-    retention_line(portal, who)
+    st.caption(retention_text(snap.retention))  # counted with the overview

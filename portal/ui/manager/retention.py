@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
-from portal.context import Portal
-from portal.models import Identity
 from portal.ops import retention
 
 
@@ -18,7 +14,3 @@ def text(r: retention.Retention) -> str:
         f"Audit trail kept for {r.keep_days:,} days; {r.removed:,} older events removed so "
         f"far; {oldest}."
     )
-
-
-def retention_line(portal: Portal, who: Identity) -> None:
-    st.caption(text(retention.summary(portal, who)))

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from portal.context import Portal
-from portal.manager import reports
+from portal.manager import guard, reports
 from portal.models import USER_COLUMNS, Identity, Role, TwoFactorStatus, UserQuery, UserRow
 from portal.ui.manager import actions as action_panel
 from portal.ui.manager import keys
@@ -137,13 +137,24 @@ def caption(page: reports.Page) -> str:
     return f"{page.total:,} account(s) match · page {page.page} of {page.pages}"
 
 
-def render(portal: Portal, who: Identity) -> None:
+def age(cached: reports.CachedPage, now: dt.datetime) -> str:
+    """'rows as of 12:03:05 UTC, 4 s ago': how old the rows on the page are."""
+    seconds = max(0, int((now - cached.as_of).total_seconds()))
+    return f"rows as of {cached.as_of.astimezone(dt.UTC):%H:%M:%S} UTC, {seconds} s ago"
+
+
+def render(portal: Portal, who: Identity, checked: guard.Checked | None = None) -> None:
     filters()
     q = query(portal)
-    # Not cached: a rerun shows the rows as they are now (the overview above says its age).
-    page = reports.accounts_page(portal, who, q, int(st.session_state.get(keys.PAGE, 1)))
+    # Reused for a few seconds while every input is the same (the caption says how old); the
+    # page's own actions and Refresh drop it.
+    number = int(st.session_state.get(keys.PAGE, 1))
+    cached = reports.cached_accounts_page(
+        portal, who, q, number, st.session_state, keys.TABLE_CACHE, checked
+    )
+    page = cached.page
     st.session_state[keys.PAGE] = page.page  # clamped, e.g. after the view shrank
-    df = frame(page.rows)
+    df = _frame_of(cached)
     event = st.dataframe(
         df,
         key=keys.table_key(st.session_state),
@@ -157,7 +168,7 @@ def render(portal: Portal, who: Identity) -> None:
     chosen = [page.rows[i] for i in event.selection.rows if 0 <= i < len(page.rows)]
     p1, p2, p3 = st.columns([1, 3, 2], vertical_alignment="center")
     p1.number_input("Page", min_value=1, step=1, key=keys.PAGE, on_change=_drop_selection)
-    p2.caption(caption(page))
+    p2.caption(f"{caption(page)} · {age(cached, portal.now())}")
     p3.download_button(
         "Download this view (CSV)",
         data=lambda: reports.users_csv(portal, who, q),
@@ -168,6 +179,15 @@ def render(portal: Portal, who: Identity) -> None:
         help=f"All matching accounts, up to {reports.CSV_LIMIT:,} rows.",
     )
     action_panel.buttons(chosen)
+
+
+def _frame_of(cached: reports.CachedPage) -> pd.DataFrame:
+    """frame() of these rows, built again only when the rows were read again."""
+    built = st.session_state.get(keys.TABLE_FRAME)
+    if built is None or built[0] is not cached:
+        built = (cached, frame(cached.page.rows))
+        st.session_state[keys.TABLE_FRAME] = built
+    return built[1]
 
 
 def _drop_selection() -> None:
