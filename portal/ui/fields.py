@@ -4,7 +4,8 @@ A tiny st.components.v2 component (no inline script: the CSP allows 'self' and b
 nothing is fetched and nothing is sent back to the server). It finds keyed inputs by the
 ``st-key-<key>`` class Streamlit puts on their container, gives code fields
 ``inputmode="numeric"``, and moves the focus to the field the new step asks for, once per step
-(``step``), so a rerun of the same step never steals the focus from where the person is.
+(``step``), so a rerun of the same step never steals the focus from where the person is; nor
+does a step painted late, while the person is already typing in another field.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ export default function(component) {
   // The previous run's elements stay in the DOM, faded, until the new run is done: skip them.
   const find = (key) => document.querySelector(
     `.st-key-${key}:not([data-stale="true"]) input`);
+  // A slow page may paint after the person has started typing: never pull the caret out of a
+  // field they are in (a password typed on would land in the username field, in clear).
+  const typingElsewhere = (target) => {
+    const active = document.activeElement;
+    if (!active || active === document.body || active === target) return false;
+    if (active.closest('[data-stale="true"]')) return false;  // the previous step's field
+    return active.matches("input, textarea, select, [contenteditable]");
+  };
   let tries = 0;
   const apply = () => {
     let missing = false;
@@ -37,7 +46,7 @@ export default function(component) {
       const input = find(data.focus);
       if (input) {
         parentElement.portalFocusToken = data.token;
-        input.focus();
+        if (!typingElsewhere(input)) input.focus();
       } else missing = true;
     }
     // Widgets are painted a moment after the run that made them: look again for 5 s at most.
