@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import class_report, classroom
 from bench.classroom import Classroom, Person
-from bench.stclient import Run, Tab, TabError
+from bench.stclient import Run, Tab, TabError, run_sync
 from bench.timing import Figure
 
 THINK = (2.0, 5.0)  # seconds a person reads the page before the next action
@@ -192,7 +192,7 @@ def warm_up(base_url: str, who: Person) -> None:
         finally:
             await tab.close()
 
-    asyncio.run(once())
+    run_sync(once())
 
 
 def solo_cpu(base_url: str, pid: int, who: Person) -> dict[str, float]:
@@ -214,7 +214,7 @@ def solo_cpu(base_url: str, pid: int, who: Person) -> dict[str, float]:
             await tab.close()
         return spent
 
-    return asyncio.run(once())
+    return run_sync(once())
 
 
 def measure(
@@ -236,7 +236,7 @@ def measure(
         log(f"class of {n}: server pid {pid}, idle RSS {idle:.1f} MB, {seconds:.0f} s")
         cpu0, wall0, own0 = classroom.cpu_seconds(pid), time.monotonic(), time.process_time()
         load0 = os.getloadavg()
-        tally, memory = asyncio.run(_class(server.base_url, pid, room.people[:n], seconds, think))
+        tally, memory = run_sync(_class(server.base_url, pid, room.people[:n], seconds, think))
         wall = time.monotonic() - wall0
         cpu = classroom.cpu_seconds(pid) - cpu0
         own = time.process_time() - own0

@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import classroom
 from bench.classroom import Person
+from bench.stclient import run_sync
 from bench.timing import Figure, Series
 from tests.e2e import harness
 
@@ -167,7 +168,7 @@ def browser_figures(k: int, seconds: float, log: Callable[[str], None]) -> list[
     server = classroom.start(room, "browser-server.log")
     try:
         load0 = os.getloadavg()
-        m = asyncio.run(_pages(server.base_url, room.people, seconds, server.proc.pid))
+        m = run_sync(_pages(server.base_url, room.people, seconds, server.proc.pid))
     finally:
         server.stop()
         classroom.cleanup(room)

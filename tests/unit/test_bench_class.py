@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 
@@ -10,7 +9,7 @@ import pytest
 
 from bench import class30, classroom
 from bench.__main__ import summary
-from bench.stclient import Tab
+from bench.stclient import Tab, run_sync
 from bench.timing import Figure, Series
 
 
@@ -47,7 +46,7 @@ def test_client_signs_in_with_a_code_and_lands_on_my_account(room):
 
     server = classroom.start(room)
     try:
-        code_page, run, cookies = asyncio.run(walk())
+        code_page, run, cookies = run_sync(walk())
     finally:
         server.stop()
     assert code_page
