@@ -4,11 +4,14 @@ PostgreSQL server with a migrated template database (`postgres_template`, for te
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -109,3 +112,38 @@ def enrol(p: Portal, clock: FixedClock, who: Identity) -> tuple[str, list[str], 
     who = enrolment.finish(p, who, "test")
     clock.advance(seconds=30)  # the verified step is used; the next code is a new step
     return view.secret, codes, who
+
+
+def on_engine(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """`settings` as they are (request.param "duckdb") or on a fresh PostgreSQL database.
+
+    For a module's own `settings` fixture with params=["duckdb", "postgresql"]:
+    `yield from on_engine(settings, request)`.
+    """
+    if request.param == "duckdb":
+        yield settings
+        return
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    url = template.fresh()
+    yield dataclasses.replace(settings, db_path=url)
+    template.drop(url)
+
+
+def together(*calls: Callable[[], Any], wait: float = 30.0) -> list[Any]:
+    """Run the calls in threads released by one barrier; each result or the exception raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each call raised
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(wait)
+    return results

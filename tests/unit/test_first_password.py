@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from portal.settings import Settings
 from portal.twofactor import second_factor
 from store import audit as audit_store
 from store import users as user_store
-from tests.conftest import PostgresTemplate
+from tests.conftest import on_engine, together
 
 HOME = "198.51.100.7 Firefox"
 NEW = "a fresh long passphrase 7"
@@ -29,13 +27,7 @@ NEW = "a fresh long passphrase 7"
 @pytest.fixture(params=["duckdb", "postgresql"])
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """The shared settings on a DuckDB file, then on a fresh PostgreSQL database."""
-    if request.param == "duckdb":
-        yield settings
-        return
-    template: PostgresTemplate = request.getfixturevalue("postgres_template")
-    url = template.fresh()
-    yield dataclasses.replace(settings, db_path=url)
-    template.drop(url)
+    yield from on_engine(settings, request)
 
 
 def imported(p: Portal, name: str = "ann") -> str:
@@ -139,30 +131,10 @@ def test_the_same_pending_step_cannot_change_it_twice(p: Portal) -> None:
     assert accounts.sign_in_password(p, "ann", NEW, HOME).identity is not None
 
 
-def together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released by one barrier; each result or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each call raised
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_a_double_submit_changes_it_exactly_once(p: Portal) -> None:
     _, ok = step(p)
     tries = [f"passphrase number {i} here" for i in range(4)]
-    results = together(*(lambda pw=pw: change(p, ok, pw) for pw in tries))
+    results = together(*(lambda pw=pw: change(p, ok, pw) for pw in tries), wait=60)
     won = [i for i, r in enumerate(results) if isinstance(r, accounts.PasswordOk)]
     lost = [r for r in results if not isinstance(r, accounts.PasswordOk)]
     assert len(won) == 1, results

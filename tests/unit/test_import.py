@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from portal.manager import importer
 from portal.models import Identity, Role
 from portal.settings import Settings
 from store import users_bulk
-from tests.conftest import PASSWORD, PostgresTemplate, add_user
+from tests.conftest import PASSWORD, PostgresTemplate, add_user, on_engine
 
 HEADER = "username,display_name,email,role\n"
 
@@ -23,13 +22,7 @@ HEADER = "username,display_name,email,role\n"
 @pytest.fixture(params=["duckdb", "postgresql"])
 def settings(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """The shared settings on a DuckDB file, then on a fresh PostgreSQL database."""
-    if request.param == "duckdb":
-        yield settings
-        return
-    template: PostgresTemplate = request.getfixturevalue("postgres_template")
-    url = template.fresh()
-    yield dataclasses.replace(settings, db_path=url)
-    template.drop(url)
+    yield from on_engine(settings, request)
 
 
 def usernames(p: Portal) -> list[str]:

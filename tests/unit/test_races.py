@@ -7,9 +7,6 @@ account), as two browser tabs of one person would, and checks the one outcome th
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -22,29 +19,9 @@ from portal.twofactor import enrolment, self_service, totp
 from store import audit as audit_store
 from store import factors as factor_store
 from store import users as user_store
-from tests.conftest import PASSWORD, add_user, enrol
+from tests.conftest import PASSWORD, add_user, enrol, together
 
 ROUNDS = 20
-
-
-def together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released by one barrier; each result or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each call raised
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def events_of(p: Portal, username: str, name: str) -> int:
