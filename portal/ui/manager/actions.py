@@ -13,10 +13,10 @@ import streamlit as st
 
 from portal.access import passwords
 from portal.errors import PortalError
-from portal.manager import actions, reports
+from portal.manager import actions
 from portal.models import Role, UserRow
 from portal.ui import state
-from portal.ui.manager import keys, words
+from portal.ui.manager import keys, overview, words
 from portal.ui.plain import plain
 from portal.ui.resources import portal_or_stop
 from portal.ui.widgets import close_if_done, source
@@ -129,8 +129,7 @@ def _run(call: Callable[[], Any], message: str) -> None:
         return
     _close()
     st.session_state[keys.TABLE_GEN] = st.session_state.get(keys.TABLE_GEN, 0) + 1  # fresh rows
-    st.session_state.pop(keys.TABLE_CACHE, None)  # read the rows again now
-    reports.forget_snapshot(portal_or_stop())  # and fresh counts, for every manager
+    overview.forget(portal_or_stop())
     state.flash(st.session_state, "success", message)
 
 

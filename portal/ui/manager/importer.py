@@ -11,9 +11,9 @@ import streamlit as st
 
 from portal.context import Portal
 from portal.errors import PortalError
-from portal.manager import importer, reports
+from portal.manager import importer
 from portal.models import Identity
-from portal.ui.manager import keys
+from portal.ui.manager import keys, overview
 from portal.ui.widgets import source
 
 PREVIEW_ROWS = 1000  # at most this many rows to create, and as many problems, in the preview
@@ -140,8 +140,7 @@ def _import(p: Portal, who: Identity, plan: importer.Plan) -> None:
         st.session_state[keys.IM_ERROR] = str(exc)
     else:
         st.session_state[keys.IM_DONE] = importer.passwords_csv(made), len(made)
-        st.session_state.pop(keys.TABLE_CACHE, None)  # the new people show at once
-        reports.forget_snapshot(p)  # and in every manager's counts
+        overview.forget(p)  # the new people show at once
     _clear()
     st.rerun()
 

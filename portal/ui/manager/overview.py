@@ -24,6 +24,12 @@ _AGE_HELP = (
 REFRESH = "sm_overview_refresh"
 
 
+def forget(p: Portal) -> None:
+    """After a change the page made: this session's rows and every manager's counts afresh."""
+    st.session_state.pop(keys.TABLE_CACHE, None)
+    reports.forget_snapshot(p)
+
+
 def _refresh() -> None:
     st.session_state[REFRESH] = True
     st.session_state.pop(keys.TABLE_CACHE, None)
