@@ -59,11 +59,20 @@ def find(p: Portal, name: str) -> User:
     return user
 
 
-def _run(p: Portal, name: str, act: Callable[[Cursor, User], Outcome]) -> Outcome:
-    """act(cur, person) on the locked, current row of the person, in one write transaction."""
+def _run(
+    p: Portal, name: str, act: Callable[[Cursor, User], Outcome], managers_first: bool = False
+) -> Outcome:
+    """act(cur, person) on the locked, current row of the person, in one write transaction.
+
+    managers_first: every manager's row is locked before the person's, as the "last manager"
+    check will lock them: two commands taking away two managers at once then queue instead of
+    each holding its person and waiting for the other's (a deadlock, re-run until they gave up).
+    """
     username = validate.username(name)
 
     def work(cur: Cursor) -> Outcome:
+        if managers_first:
+            user_admin.lock_managers(cur)
         found = user_store.get_user_by_username(cur, username)
         person = user_store.lock_user(cur, found.id) if found else None
         if person is None:
@@ -134,7 +143,7 @@ def set_disabled(
         actions.switch_disabled(cur, now, actor, person, disabled, why + note, SOURCE)
         return Outcome(person.username, True, word)
 
-    return _run(p, name, act)
+    return _run(p, name, act, managers_first=disabled)
 
 
 def set_role(p: Portal, actor: str, name: str, role: Role, reason: str, force: bool) -> Outcome:
@@ -153,7 +162,7 @@ def set_role(p: Portal, actor: str, name: str, role: Role, reason: str, force: b
         )
         return Outcome(person.username, True, f"role {person.role} -> {role}")
 
-    return _run(p, name, act)
+    return _run(p, name, act, managers_first=True)
 
 
 def deactivate(p: Portal, actor: str, name: str, reason: str) -> Outcome:
