@@ -8,7 +8,7 @@ from typing import Any
 from portal.models import BrowserSession, User
 from store import users as user_store
 from store.database import Cursor
-from store.throttle import point
+from store.throttle_attempts import point
 
 _COLUMNS = (
     "id, user_id, browser_hash, created_at, last_seen_at, second_factor_at, user_agent, source,"

@@ -18,7 +18,7 @@ from portal.errors import (
     SetupAlreadyDone,
     UsernameTaken,
 )
-from portal.models import FactorStatus, Identity, Role, User
+from portal.models import Factor, FactorStatus, Identity, Role, User
 from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
@@ -194,18 +194,18 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
         password_ok = passwords.check_password(password[: passwords.MAX_CHARS], user.password_hash)
     if user is None or not password_ok or user.disabled:
         _sign_in_failed(p, attempt, user, password_ok, source)
-    with p.db.write() as cur:
+    with p.db.write() as cur:  # the factor read rides along: one transaction, not two
         throttle.release(cur, attempt)
+        active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
     if passwords.is_first_password(user.password_hash):
         return PasswordOk(user, Next.NEW_PASSWORD, None, p.now())
-    return next_step(p, user, source)
+    return next_step(p, user, source, active)
 
 
-def next_step(p: Portal, user: User, source: str) -> PasswordOk:
-    """After the password: the reset wizard, the code step, or signed in."""
+def next_step(p: Portal, user: User, source: str, active: Factor | None) -> PasswordOk:
+    """After the password (`active`: the person's active factor): the reset wizard, the code
+    step, or signed in."""
     now = p.now()
-    with p.db.read() as cur:
-        active = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
     if user.reset_open(now):
         return PasswordOk(user, Next.WIZARD, use_reset_grant(p, user, source), now)
     if user.reset_expires_at is not None and active is None:

@@ -14,7 +14,7 @@ from portal.access import passwords, throttle
 from portal.access.accounts import Next, PasswordOk, identity_for, next_step, record_sign_in
 from portal.context import Portal
 from portal.errors import InvalidCredentials, InvalidInput
-from portal.models import FactorStatus, User
+from portal.models import Factor, FactorStatus, User
 from store import Cursor
 from store import audit as audit_store
 from store import factors as factor_store
@@ -43,17 +43,18 @@ def set_first_password(
     if passwords.first_password_matches(new, old):
         raise InvalidInput(REUSED)
     hashed = passwords.hash_password(new, p.settings.bcrypt_rounds)
-    changed, done = p.db.transact(lambda cur: _replace(p, cur, user_id, old, hashed, source))
-    if not done:
-        return next_step(p, changed, source)
+    changed, active = p.db.transact(lambda cur: _replace(p, cur, user_id, old, hashed, source))
+    if active is not None or changed.reset_expires_at is not None:
+        return next_step(p, changed, source, active)
     now = p.now()
     return PasswordOk(changed, Next.DONE, identity_for(changed, now, None), now)
 
 
 def _replace(
     p: Portal, cur: Cursor, user_id: int, old: str, hashed: str, source: str
-) -> tuple[User, bool]:
-    """The change, its audit row and (2FA off, no reset) the sign-in itself, in one transaction."""
+) -> tuple[User, Factor | None]:
+    """The change, its audit row and (2FA off, no reset) the sign-in itself, in one transaction;
+    the changed person and their active factor."""
     # Under the row lock, so a second tab or a double click finds the first one's new hash.
     locked = user_store.lock_user(cur, user_id)
     if locked is None or locked.disabled:
@@ -65,10 +66,8 @@ def _replace(
     session_store.update_end_all(cur, user_id, now, "password changed", None)
     audit_store.insert_event(cur, now, events.FIRST_PASSWORD_CHANGED, name, name, source)
     changed = dataclasses.replace(locked, password_hash=hashed)
-    done = locked.reset_expires_at is None and not factor_store.get_factor(
-        cur, user_id, FactorStatus.ACTIVE
-    )
-    if done:
+    active = factor_store.get_factor(cur, user_id, FactorStatus.ACTIVE)
+    if locked.reset_expires_at is None and active is None:
         throttle.clear(p, cur, name, source)
         record_sign_in(cur, changed, now, source, second_factor=False)
-    return changed, done
+    return changed, active

@@ -46,6 +46,9 @@ class Attempt:
     account_key: str = dataclasses.field(repr=False)
     address_failures: int
     account_failures: int
+    # DuckDB's code step: admitted but not yet counted; a wrong code counts it (count_now).
+    pending: bool = False
+    user_id: int | None = None
 
 
 def subject_for(username: str) -> str:
@@ -70,36 +73,62 @@ def reserve(
 
     `seen`: the password step counted this name and address moments ago (the code step).
     """
-    s, now = p.settings, p.now()
     address_key, account_key = _key(p, ADDRESS, name, source), _key(p, ACCOUNT, name)
-    expires = now + dt.timedelta(minutes=s.lockout_minutes)
-    base, limit = s.throttle_base_seconds, account_limit(p)
-    rules = [
+    rules = _rules(p, address_key, account_key)
+    username = subject_for(name) if user_id is not None else None
+    pending = seen and cur.dialect == "duckdb"
+    counted = _decide(p, cur, rules) if pending else _count(p, cur, rules, user_id, seen)
+    if address_key not in counted:  # raising rolls the account's count back too
+        raise _refusal(p, cur, address_key, p.settings.lockout_after)
+    if account_key not in counted:
+        raise _refusal(p, cur, account_key, account_limit(p))
+    at_address, anywhere = counted[address_key], counted[account_key]
+    return Attempt(username, address_key, account_key, at_address, anywhere, pending, user_id)
+
+
+def _rules(p: Portal, address_key: str, account_key: str) -> list[throttle_store.Rule]:
+    s, limit = p.settings, account_limit(p)
+    return [
         throttle_store.Rule(address_key, ADDRESS, s.lockout_after, s.throttle_after),
         # An account row has no back-off of its own (back_off_after = limit): only the lock.
         throttle_store.Rule(account_key, ACCOUNT, limit, limit),
     ]
-    counted = throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen)
-    if address_key not in counted:  # raising rolls the account's count back too
-        raise _refusal(p, cur, address_key, s.lockout_after)
-    if account_key not in counted:
-        raise _refusal(p, cur, account_key, limit)
-    at_address, anywhere = counted[address_key], counted[account_key]
-    username = subject_for(name) if user_id is not None else None
-    return Attempt(username, address_key, account_key, at_address, anywhere)
+
+
+def _decide(p: Portal, cur: Cursor, rules: list[throttle_store.Rule]) -> dict[str, int]:
+    """Decided now, counted only if the code is wrong (same transaction); no row: a new one."""
+    decided = throttle_store.admitted(cur, rules, p.now(), p.settings.throttle_base_seconds)
+    counts = ((r.key, decided.get(r.key, 1)) for r in rules)
+    return {key: n for key, n in counts if n is not None}
+
+
+def _count(
+    p: Portal, cur: Cursor, rules: list[throttle_store.Rule], user_id: int | None, seen: bool
+) -> dict[str, int]:
+    now, base = p.now(), p.settings.throttle_base_seconds
+    expires = now + dt.timedelta(minutes=p.settings.lockout_minutes)
+    return throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen)
+
+
+def count_now(p: Portal, cur: Cursor, attempt: Attempt) -> Attempt:
+    """A pending attempt turned out wrong: count it now, in the transaction that decided it."""
+    if not attempt.pending:
+        return attempt
+    rules = _rules(p, attempt.address_key, attempt.account_key)
+    counted = _count(p, cur, rules, attempt.user_id, True)
+    if len(counted) != len(rules):  # cannot happen: the same serialised transaction decided it
+        raise RuntimeError("the throttle changed inside one write transaction")
+    at_address, anywhere = counted[attempt.address_key], counted[attempt.account_key]
+    return Attempt(attempt.username, attempt.address_key, attempt.account_key, at_address, anywhere)
 
 
 def prune(p: Portal) -> None:
     """Drop counters whose window ended, at most once per PRUNE_EVERY per process and database.
 
-    Housekeeping only: an ended window restarts at 1 in the counting statement itself, so a
-    stale row never counts. Pruning on every sign-in took the one DuckDB writer's lock at the
-    start of each, the largest single wait of a class signing in together (bench/class30.py).
-
-    Not inside the counting transaction: there its row locks could make two sign-ins wait on
-    (or deadlock with) each other across processes; the store skips rows others hold. It also
-    makes sure the HMAC key exists, so counting never opens a second connection mid-transaction.
-    """
+    Housekeeping only (an ended window restarts at 1 in the counting itself); on every sign-in
+    it was a class's largest wait for DuckDB's one writer (bench/class30.py). Not inside the
+    counting transaction, where its row locks could make sign-ins in two processes wait on each
+    other. It also makes sure the HMAC key exists before any counting transaction."""
     _hmac_key(p)
     now = p.now()
     with _registry_lock:
@@ -124,6 +153,7 @@ def _refusal(p: Portal, cur: Cursor, key: str, limit: int) -> Throttled:
 
 def record_failure(p: Portal, cur: Cursor, attempt: Attempt, source: str) -> None:
     """The attempt was wrong: it stays counted; lock (and audit) what reached its limit."""
+    attempt = count_now(p, cur, attempt)
     limits = (
         (attempt.address_key, attempt.address_failures, p.settings.lockout_after, "this address"),
         (attempt.account_key, attempt.account_failures, account_limit(p), "any address"),
@@ -144,9 +174,9 @@ def _until(instant: dt.datetime) -> str:
 
 
 def release(cur: Cursor, attempt: Attempt) -> None:
-    """The attempt was right: take it back from both counters."""
-    throttle_store.update_release(cur, attempt.address_key)
-    throttle_store.update_release(cur, attempt.account_key)
+    """The attempt was right: take it back from both counters (a pending one was not counted)."""
+    if not attempt.pending:
+        throttle_store.update_release(cur, attempt.address_key, attempt.account_key)
 
 
 def clear(p: Portal, cur: Cursor, username: str, source: str) -> None:

@@ -10,6 +10,7 @@ from portal.models import Role
 from store import audit as audit_store
 from store import sessions as session_store
 from store import throttle as throttle_store
+from store import throttle_attempts as attempts
 from store import users as user_store
 from tests.conftest import START
 
@@ -138,5 +139,37 @@ def test_two_seen_counters_are_counted_in_one_statement_with_their_own_limits(db
         then = throttle_store.insert_attempts(counting, rules, 9, later, WINDOW, 10.0, True)
     assert again == {"acct": 2}  # the address must wait 10 s; the account row has no back-off
     assert then == {"addr": 2, "acct": 3}
-    # One UPDATE for both rows each time; the refused address row is then left to the upsert.
-    assert counting.statements == 3
+    # PostgreSQL: one UPDATE for both rows each time; the refused address row is then left to
+    # the upsert. DuckDB (serialised writes): a lookup, then one UPDATE for both rows each time.
+    assert counting.statements == (4 if db.dialect == "duckdb" else 3)
+
+
+def _decisions(cur, key: str, count) -> list[int | None]:  # type: ignore[no-untyped-def]
+    """Each of STEPS counted by `count`, after `admitted` predicted it: (prediction, result)."""
+    rule = throttle_store.Rule(key, "account", 4, 2)
+    out = []
+    for seconds in STEPS:
+        at = START + dt.timedelta(seconds=seconds)
+        expires = WINDOW if at < WINDOW else at + dt.timedelta(minutes=15)
+        predicted = throttle_store.admitted(cur, [rule], at, 10.0)
+        counted = count(cur, [rule], 7, at, expires, 10.0).get(key)
+        out.append((predicted.get(key, 1), counted))  # no row yet: a new one counts 1
+    return out
+
+
+def test_admitted_predicts_what_counting_decides_on_every_path(db):
+    """The DuckDB code step reads `admitted` and counts only a wrong code: it must decide as the
+    conditional UPDATE, the upsert and the DuckDB lookup-then-insert, at every step."""
+    paths = {
+        "update": lambda cur, *a: (
+            attempts._update_existing(cur, *a) or attempts._upsert(cur, *a)
+        ),  # a row must exist for the UPDATE: the first step
+        "upsert": attempts._upsert,
+        "insert-or-update": attempts._insert_or_update,
+    }
+    with db.write() as cur:
+        results = {name: _decisions(cur, f"by-{name}", count) for name, count in paths.items()}
+    expected = [1, 2, None, 3, 4, None, 1, 2, None]
+    for name, pairs in results.items():
+        assert [counted for _, counted in pairs] == expected, name
+        assert [predicted for predicted, _ in pairs] == expected, name

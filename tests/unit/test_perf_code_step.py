@@ -105,6 +105,25 @@ def test_a_code_step_that_succeeds_is_one_write_transaction(portal, clock, obser
     ]
 
 
+def test_a_right_code_on_duckdb_reads_the_counters_and_deletes_them_without_counting(
+    portal, clock, observed
+):
+    """DuckDB serialises write transactions: the code step decides from a read and counts only
+    a wrong code, so a right one costs a lookup and the DELETE, no UPDATE of the counters."""
+    secret, _, who = enrol(portal, clock, add_user(portal, "alice"))
+    p, db = observed
+    start = _password_step(p, "alice")
+    statements: list[str] = []
+    db.fail = lambda sql, params: statements.append(" ".join(sql.split())) and False
+    second_factor.verify_sign_in(
+        p, who.user_id, start.password_at, totp.code_at(secret, clock.now()), SOURCE
+    )
+    db.fail = None
+    on_throttle = [s.split()[0] for s in statements if " throttle" in s]
+    assert p.db.dialect == "duckdb"
+    assert on_throttle == ["SELECT", "DELETE"]  # the decision read, then both rows go
+
+
 def test_a_failed_sign_in_record_rolls_back_the_used_code(portal, clock, observed):
     secret, _, who = enrol(portal, clock, add_user(portal, "alice"))
     p, db = observed
