@@ -59,7 +59,7 @@ class DuckDBDatabase:
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: str) -> None:
         self._conn = conn
         self.path = path
-        self._write_lock = threading.RLock()
+        self._write_lock = _lock_for(path)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[DuckDBCursor]:
@@ -132,6 +132,21 @@ def _unavailable(exc: duckdb.Error) -> Exception:
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_locks: dict[str, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: str) -> threading.RLock:
+    """One write lock per database file in this process, however many times it is opened:
+    the throttle relies on DuckDB's write transactions never interleaving (store/throttle_attempts).
+    """
+    if path == ":memory:":  # each in-memory connection is a database of its own
+        return threading.RLock()
+    key = os.path.realpath(path)
+    with _locks_guard:
+        return _locks.setdefault(key, threading.RLock())
 
 
 def connect(path: str, read_only: bool = False) -> DuckDBDatabase:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 
 import duckdb
 import pytest
@@ -52,3 +53,29 @@ def test_every_cursor_reads_time_in_utc(tmp_path):
     with db.read() as cur:
         assert cur.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
     db.close()
+
+
+def test_two_openings_of_one_file_in_one_process_never_write_at_once(tmp_path, clock):
+    """The throttle decides from a read and counts later in the same write transaction, which
+    holds only while DuckDB writes never interleave: per file, not per opening."""
+    first = open_database(tmp_path / "one.duckdb")
+    second = open_database(str(tmp_path / "." / "one.duckdb"))  # the same file, another spelling
+    inside, order = threading.Event(), []
+
+    def late_writer() -> None:
+        inside.wait()
+        with second.write() as cur:
+            order.append("second")
+            user_store.insert_user(cur, "bob", "Bob", "user", "h", clock.now())
+
+    writer = threading.Thread(target=late_writer)
+    writer.start()
+    with first.write() as cur:
+        inside.set()
+        writer.join(timeout=0.5)  # it must still be waiting for this transaction
+        order.append("first")
+        user_store.insert_user(cur, "alice", "Alice", "user", "h", clock.now())
+    writer.join()
+    assert order == ["first", "second"]
+    with first.read() as cur:
+        assert user_store.count_users(cur) == 2
