@@ -101,7 +101,7 @@ def login_figures(p: Portal, clock: FixedClock, runs: int, code_runs: int) -> li
             total,
             base,
             ratio_stat="min",
-            target=Target("<=", 1.10),
+            target=Target("<=", 1.05),  # issue 15's target
             notes="Each run: sign_in_password + verify_sign_in with a TOTP code of a fresh 30 s "
             "step (FixedClock), on the generated database file, bcrypt cost 12.",
             extra={
@@ -118,8 +118,9 @@ def login_figures(p: Portal, clock: FixedClock, runs: int, code_runs: int) -> li
             base,
             ratio_stat="median",
             target=Target("<=", 10.0, of="median"),
-            notes="verify_sign_in: user lookup, throttle count (conditional UPDATEs of the "
-            "password step's rows), factor lookup, AES-GCM decrypt, TOTP match (+-1 step), "
+            notes="verify_sign_in: user lookup, throttle decision (on DuckDB a plain read of the "
+            "password step's rows, counted only if the code is wrong; on PostgreSQL their "
+            "conditional UPDATE), factor lookup, AES-GCM decrypt, TOTP match (+-1 step), "
             "replay-guard UPDATE, throttle rows deleted, last sign-in UPDATE, audit INSERT; "
             "one write transaction.",
         ),

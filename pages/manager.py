@@ -38,4 +38,4 @@ with errors_shown():  # e.g. the role was taken away since sign-in: the services
         if tab.open:
             with tab:
                 render(portal, who)
-    apikeys.render(portal, who)
+    apikeys.render(portal, who, checked)

@@ -6,11 +6,16 @@ call; the services check the manager's role again (portal/gateway/apikeys.py).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+from typing import Any
+
 import streamlit as st
 
 from portal.context import Portal
 from portal.errors import PortalError
 from portal.gateway import apikeys, authz
+from portal.manager import guard, reports
 from portal.models import Identity
 from portal.ui import state
 from portal.ui.plain import plain
@@ -20,16 +25,55 @@ from portal.ui.widgets import close_if_done, source
 NAME, SOURCES, NEW_SECRET = "ak_name", "ak_sources", "ak_new_secret"
 PICK, DIALOG, ERROR = "ak_pick", "ak_dialog", "ak_error"
 REVOKE = "revoke"
+CACHE = "ak_cache"  # this session's keys and denials, read at most SNAPSHOT_SECONDS ago
 
 
-def render(p: Portal, who: Identity) -> None:
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    keys: list[apikeys.ApiKey]
+    denials: list[Any]
+    as_of: dt.datetime
+    user_id: int  # whose read: a session signed in as someone else reads afresh
+
+
+def forget() -> None:
+    """After this session created or revoked a key: the next run reads the list again."""
+    st.session_state.pop(CACHE, None)
+
+
+def _read(p: Portal, who: Identity, checked: guard.Checked | None) -> _Read:
+    """The keys and denials, reread when older than the page's cache rule (5 s).
+
+    The page checks the role on every run (``checked``); without that check, every run reads.
+    """
+    now = p.now()
+    cached = st.session_state.get(CACHE)
+    checked_now = checked is not None and checked.actor == who
+    if checked_now and isinstance(cached, _Read) and _reusable(cached, who, now):
+        return cached
+    read = _Read(apikeys.all_keys(p, who), authz.denials(p), now, who.user_id)
+    st.session_state[CACHE] = read
+    return read
+
+
+def _reusable(cached: _Read, who: Identity, now: dt.datetime) -> bool:
+    age = (now - cached.as_of).total_seconds()
+    return cached.user_id == who.user_id and 0 <= age < reports.SNAPSHOT_SECONDS
+
+
+def render(p: Portal, who: Identity, checked: guard.Checked | None = None) -> None:
     with st.expander("🔑 API keys (code-check API for VPN, SSH and scripts)"):
         _new_key_form()
         _shown_once()
-        keys = apikeys.all_keys(p, who)
-        _table(keys)
-        _revoke_picker([k.name for k in keys if k.revoked_at is None])
-        _denials(p)
+        read = _read(p, who, checked)
+        _table(read.keys)
+        st.caption(
+            f"Keys and denials as of {read.as_of.astimezone(dt.UTC):%H:%M:%S} UTC, "
+            f"{max(0, int((p.now() - read.as_of).total_seconds()))} s ago "
+            "(your own changes show at once)"
+        )
+        _revoke_picker([k.name for k in read.keys if k.revoked_at is None])
+        _denials(read.denials)
 
 
 def _table(keys: list[apikeys.ApiKey]) -> None:
@@ -76,6 +120,8 @@ def _create() -> None:
     except PortalError as exc:
         st.session_state[ERROR] = str(exc)
         return
+    finally:
+        forget()
     st.session_state[NEW_SECRET] = (made.name, made.secret)
 
 
@@ -115,10 +161,11 @@ def _revoke() -> None:
     name = str(st.session_state.get(PICK, ""))
     try:
         apikeys.revoke(portal_or_stop(), who, name, source())
-    except PortalError as exc:
+    except PortalError as exc:  # e.g. revoked meanwhile elsewhere: the list is reread below too
         st.session_state[ERROR] = str(exc)
     else:
         state.flash(st.session_state, "success", f"API key {plain(name)} revoked.")
+    forget()  # the revoked key leaves this manager's list at once
     _close()
 
 
@@ -135,8 +182,7 @@ def _revoke_dialog() -> None:
     c2.button("Cancel", key="ak_cancel", on_click=_close)
 
 
-def _denials(p: Portal) -> None:
-    counted = authz.denials(p)
+def _denials(counted: list[Any]) -> None:
     total = sum(d.count for d in counted)
     st.caption(f"Forward-auth denials in the last 7 days: {total}")
     if counted:
