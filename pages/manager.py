@@ -6,7 +6,7 @@ import streamlit as st
 
 from portal.errors import PortalError
 from portal.manager import guard
-from portal.ui import state
+from portal.ui import account, state
 from portal.ui.manager import apikeys, audit, importer, keys, notebooks, overview, users
 from portal.ui.resources import portal_or_stop
 from portal.ui.self_service import step_up_form
@@ -19,7 +19,7 @@ who = state.identity(st.session_state)
 assert who is not None
 portal = portal_or_stop()
 try:  # one read per run: the parts below share it (a role taken away stops the next run)
-    checked = guard.check_page(portal, who)
+    checked = guard.check_page(portal, who, account.run_view(who))
 except PortalError as exc:
     st.error(str(exc))
     st.stop()

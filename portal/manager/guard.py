@@ -15,6 +15,7 @@ from portal.twofactor import policy, second_factor
 from store import Cursor
 from store import factors as factor_store
 from store import users as user_store
+from store.account_view import AccountView
 
 STEP_UP_MESSAGE = (
     "Confirm it's you first: enter a current code from your authenticator app under "
@@ -45,10 +46,17 @@ class Checked:
     step_up_due: bool
 
 
-def check_page(p: Portal, actor: Identity | None) -> Checked:
-    """The manager page's one role check per run (one read), shared by the page's parts."""
+def check_page(p: Portal, actor: Identity | None, view: AccountView | None = None) -> Checked:
+    """The manager page's one role check per run, shared by the page's parts.
+
+    `view`: the account as portal/app.py read it at the start of this run; with it the check
+    needs no read of its own (it is the same moment's database), without it, one read.
+    """
     if actor is None or not actor.is_manager:
         raise PermissionDenied()
+    if view is not None and view.user_id == actor.user_id:
+        policy.check_manager_view(p, view, actor)
+        return Checked(actor, view.enabled and not second_factor.is_fresh(p, actor))
     with p.db.read() as cur:
         policy.check_manager(p, cur, actor)  # require_manager's checks, the account read once
         return Checked(actor, _step_up_due(p, cur, actor))

@@ -196,8 +196,21 @@ def check_manager(p: Portal, cur: Cursor, identity: Identity) -> None:
     user = user_store.get_user(cur, identity.user_id)
     if user is None or user.disabled or user.role is not Role.SECURITY_MANAGER:
         raise PermissionDenied()
-    if not covered:
-        return
-    enrolled = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE) is not None
+    if covered:
+        enrolled = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE) is not None
+        _manager_enrolled(enrolled, identity)
+
+
+def check_manager_view(p: Portal, view: AccountView, identity: Identity) -> None:
+    """check_manager() on this run's AccountView of the person (read moments ago, this run)."""
+    covered = applies_to(p.settings, Role.SECURITY_MANAGER)
+    mine = view.user_id == identity.user_id
+    if not mine or view.disabled or view.role is not Role.SECURITY_MANAGER:
+        raise PermissionDenied()
+    if covered:
+        _manager_enrolled(view.enabled, identity)
+
+
+def _manager_enrolled(enrolled: bool, identity: Identity) -> None:
     if not enrolled or identity.second_factor_at is None:
         raise TwoFactorRequired(MANAGER_MESSAGE)
