@@ -114,13 +114,16 @@ def enrol(p: Portal, clock: FixedClock, who: Identity) -> tuple[str, list[str], 
     return view.secret, codes, who
 
 
-def on_engine(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Settings]:
-    """`settings` as they are (request.param "duckdb") or on a fresh PostgreSQL database.
+def on_engine(
+    settings: Settings, request: pytest.FixtureRequest, engine: str | None = None
+) -> Iterator[Settings]:
+    """`settings` as they are (engine, else request.param, "duckdb") or on a fresh PostgreSQL
+    database.
 
     For a module's own `settings` fixture with params=["duckdb", "postgresql"]:
     `yield from on_engine(settings, request)`.
     """
-    if request.param == "duckdb":
+    if (engine or request.param) == "duckdb":
         yield settings
         return
     template: PostgresTemplate = request.getfixturevalue("postgres_template")

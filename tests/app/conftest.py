@@ -7,7 +7,6 @@ A test that is inherently DuckDB-only says so with `@pytest.mark.duckdb_only` (a
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from portal.context import Portal
 from portal.settings import Settings
 from portal.ui.resources import use_portal
-from tests.conftest import PASSWORD, ROOT, PostgresTemplate
+from tests.conftest import PASSWORD, ROOT, on_engine
 
 ENTRY = str(ROOT / "portal" / "app.py")
 
@@ -52,13 +51,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def settings(settings: Settings, engine: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """The shared settings, on a fresh database of the engine under test."""
-    if engine == "duckdb":
-        yield settings
-        return
-    template: PostgresTemplate = request.getfixturevalue("postgres_template")
-    url = template.fresh()
-    yield dataclasses.replace(settings, db_path=url)
-    template.drop(url)
+    yield from on_engine(settings, request, engine)
 
 
 def page_path(name: str) -> str:
