@@ -57,7 +57,9 @@ def open_portal(settings: Settings, clock: Clock | None = None) -> Portal:
 def _open_database(settings: Settings) -> Database:
     """open_database; a DuckDB file another process holds says what to do instead, in one line."""
     try:
-        return open_database(settings.db_path, pool_size=settings.db_pool_size)
+        return open_database(
+            settings.db_path, pool_size=settings.db_pool_size, threads=settings.db_threads
+        )
     except StoreUnavailable as exc:
         cause = str(exc.__cause__ or "")
         if is_url(settings.db_path) or "lock" not in cause.lower():

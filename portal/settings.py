@@ -18,6 +18,7 @@ class Settings:
 
     db_path: str = str(DEFAULT_DB)
     db_pool_size: int = 5  # PostgreSQL: connections per server process
+    db_threads: int = 1  # DuckDB: threads one query may use (1: on the caller's own thread)
     secret_key: str | None = None
     secret_key_file: str = ""  # a file holding the key (e.g. a mounted secret); never created
     issuer: str = "2FA Portal"

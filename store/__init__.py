@@ -17,8 +17,12 @@ def is_url(target: str | Path) -> bool:
     return str(target).startswith(_URL_SCHEMES)
 
 
-def open_database(path: str | Path, read_only: bool = False, pool_size: int = 5) -> Database:
-    """Open and migrate the database: a DuckDB file (':memory:' for tests) or a PostgreSQL URL."""
+def open_database(
+    path: str | Path, read_only: bool = False, pool_size: int = 5, threads: int | None = None
+) -> Database:
+    """Open and migrate the database: a DuckDB file (':memory:' for tests) or a PostgreSQL URL.
+
+    pool_size: PostgreSQL's connections; threads: DuckDB's per query (None: one per core)."""
     target = str(path)
     db: Database
     if is_url(target):
@@ -28,7 +32,7 @@ def open_database(path: str | Path, read_only: bool = False, pool_size: int = 5)
     else:
         from store.backends import duckdb
 
-        db = duckdb.connect(target, read_only=read_only)
+        db = duckdb.connect(target, read_only=read_only, threads=threads)
     if not read_only:
         try:
             migrate.apply(db)

@@ -79,3 +79,22 @@ def test_two_openings_of_one_file_in_one_process_never_write_at_once(tmp_path, c
     assert order == ["first", "second"]
     with first.read() as cur:
         assert user_store.count_users(cur) == 2
+
+
+def test_the_portal_sets_how_many_threads_one_query_may_use(tmp_path, clock):
+    from portal import crypto
+    from portal.context import open_portal
+    from portal.settings import Settings, load_settings
+
+    assert load_settings(env={}, secrets_file=tmp_path / "none.toml").db_threads == 1
+    key = crypto.encode_key(crypto.new_key())
+    for threads in (1, 2):
+        settings = Settings(db_path=str(tmp_path / "t.duckdb"), secret_key=key, db_threads=threads)
+        p = open_portal(settings, clock)
+        with p.db.read() as cur:  # every cursor of the database, not only the first
+            assert cur.execute("SELECT current_setting('threads')").fetchone()[0] == threads
+        again = open_database(tmp_path / "t.duckdb")  # another opening without the setting
+        with again.read() as cur:
+            assert user_store.count_users(cur) == 0
+        again.close()
+        p.db.close()
