@@ -139,7 +139,7 @@ def query_figures(p: Portal, runs: int) -> list[Figure]:
             c, now, "sign_in_ok", name, name, "bench", "query audit"
         ),
         # A sign-in's throttle statements, in its order: prune, count the attempt (a new row),
-        # take it back, forget the row.
+        # take it back (on DuckDB a row taken back to nothing goes), forget the rows.
         "throttle.delete_stale": lambda c: throttle_store.delete_stale(c, now),
         "throttle.insert_attempt (reserve)": lambda c: throttle_store.insert_attempt(
             c,

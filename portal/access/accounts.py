@@ -8,7 +8,7 @@ import enum
 from typing import NoReturn
 
 from portal import events, validate
-from portal.access import passwords, throttle
+from portal.access import ceiling, passwords, throttle
 from portal.context import Portal
 from portal.errors import (
     ConstraintViolation,
@@ -122,16 +122,17 @@ def recheck_password(
     p: Portal, identity: Identity, password: str, source: str, wrong: str, audit: str = ""
 ) -> None:
     """The signed-in person's password again, throttled as at sign-in; InvalidCredentials(wrong)."""
-    throttle.prune(p)
+    throttle.ensure_key(p)
 
     def count(cur: Cursor) -> tuple[User | None, throttle.Attempt]:  # before bcrypt runs
         user = user_store.get_user(cur, identity.user_id)
         return user, throttle.reserve(p, cur, identity.username, identity.user_id, source)
 
     user, attempt = p.db.transact(count)
-    if user is None or not passwords.check_password(
-        password[: passwords.MAX_CHARS], user.password_hash
-    ):
+    typed = password[: passwords.MAX_CHARS]
+    with throttle.pruning(p):
+        right = user is not None and passwords.check_password(typed, user.password_hash)
+    if not right:
         with p.db.write() as cur:
             throttle.record_failure(p, cur, attempt, source)
             if audit:  # the wrong password in the audit trail too, with that detail
@@ -179,7 +180,7 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
     if not username.strip() or not password:
         raise InvalidInput("Enter your username and password.")
     subject = throttle.subject_for(username[: validate.MAX_FIELD])
-    throttle.prune(p)
+    throttle.ensure_key(p)  # before the counting transaction; the prune runs beside bcrypt
 
     def count(cur: Cursor) -> tuple[User | None, throttle.Attempt]:  # before bcrypt runs
         # No account name holds a NUL (validate.username), and PostgreSQL refuses one in text.
@@ -187,11 +188,11 @@ def sign_in_password(p: Portal, username: str, password: str, source: str) -> Pa
         return user, throttle.reserve(p, cur, subject, user.id if user else None, source)
 
     user, attempt = p.db.transact(count)
-    if user is None:
-        throttle.check_unknown(p, password[: passwords.MAX_CHARS])
-        password_ok = False
-    else:
-        password_ok = passwords.check_password(password[: passwords.MAX_CHARS], user.password_hash)
+    typed = password[: passwords.MAX_CHARS]
+    with throttle.pruning(p):  # bcrypt, or for a name that is no account a dummy check or wait
+        if user is None:
+            ceiling.check_unknown(p, typed)
+        password_ok = user is not None and passwords.check_password(typed, user.password_hash)
     if user is None or not password_ok or user.disabled:
         _sign_in_failed(p, attempt, user, password_ok, source)
     with p.db.write() as cur:  # the factor read rides along: one transaction, not two

@@ -10,24 +10,25 @@ name, never the name: what was typed is sometimes a password typed into the wron
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
-import time
 import weakref
+from collections.abc import Iterator
 
 from portal import events
-from portal.access import passwords
 from portal.context import Portal
 from portal.errors import Throttled
 from store import Cursor, Database
 from store import audit as audit_store
 from store import throttle as throttle_store
 
+LOG = logging.getLogger("portal.access")
 ACCOUNT, ADDRESS = "account", "address"
 _KEY_CONTEXT = "throttle-hmac-key"
 _keys: weakref.WeakKeyDictionary[Database, bytes] = weakref.WeakKeyDictionary()
@@ -49,6 +50,7 @@ class Attempt:
     # DuckDB's code step: admitted but not yet counted; a wrong code counts it (count_now).
     pending: bool = False
     user_id: int | None = None
+    stored: bool = True  # False: a pending attempt whose name and address have no rows
 
 
 def subject_for(username: str) -> str:
@@ -77,13 +79,15 @@ def reserve(
     rules = _rules(p, address_key, account_key)
     username = subject_for(name) if user_id is not None else None
     pending = seen and cur.dialect == "duckdb"
-    counted = _decide(p, cur, rules) if pending else _count(p, cur, rules, user_id, seen)
+    counted, stored = _decide(p, cur, rules) if pending else _count(p, cur, rules, user_id, seen)
     if address_key not in counted:  # raising rolls the account's count back too
         raise _refusal(p, cur, address_key, p.settings.lockout_after)
     if account_key not in counted:
         raise _refusal(p, cur, account_key, account_limit(p))
     at_address, anywhere = counted[address_key], counted[account_key]
-    return Attempt(username, address_key, account_key, at_address, anywhere, pending, user_id)
+    return Attempt(
+        username, address_key, account_key, at_address, anywhere, pending, user_id, stored
+    )
 
 
 def _rules(p: Portal, address_key: str, account_key: str) -> list[throttle_store.Rule]:
@@ -95,19 +99,22 @@ def _rules(p: Portal, address_key: str, account_key: str) -> list[throttle_store
     ]
 
 
-def _decide(p: Portal, cur: Cursor, rules: list[throttle_store.Rule]) -> dict[str, int]:
-    """Decided now, counted only if the code is wrong (same transaction); no row: a new one."""
+def _decide(
+    p: Portal, cur: Cursor, rules: list[throttle_store.Rule]
+) -> tuple[dict[str, int], bool]:
+    """Decided now, counted only if the code is wrong (same transaction); no row: a new one.
+    Also whether any of the rows exists (a right password released to none deletes them)."""
     decided = throttle_store.admitted(cur, rules, p.now(), p.settings.throttle_base_seconds)
     counts = ((r.key, decided.get(r.key, 1)) for r in rules)
-    return {key: n for key, n in counts if n is not None}
+    return {key: n for key, n in counts if n is not None}, bool(decided)
 
 
 def _count(
     p: Portal, cur: Cursor, rules: list[throttle_store.Rule], user_id: int | None, seen: bool
-) -> dict[str, int]:
+) -> tuple[dict[str, int], bool]:
     now, base = p.now(), p.settings.throttle_base_seconds
     expires = now + dt.timedelta(minutes=p.settings.lockout_minutes)
-    return throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen)
+    return throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen), True
 
 
 def count_now(p: Portal, cur: Cursor, attempt: Attempt) -> Attempt:
@@ -115,7 +122,7 @@ def count_now(p: Portal, cur: Cursor, attempt: Attempt) -> Attempt:
     if not attempt.pending:
         return attempt
     rules = _rules(p, attempt.address_key, attempt.account_key)
-    counted = _count(p, cur, rules, attempt.user_id, True)
+    counted, _ = _count(p, cur, rules, attempt.user_id, True)
     if len(counted) != len(rules):  # cannot happen: the same serialised transaction decided it
         raise RuntimeError("the throttle changed inside one write transaction")
     at_address, anywhere = counted[attempt.address_key], counted[attempt.account_key]
@@ -130,13 +137,49 @@ def prune(p: Portal) -> None:
     counting transaction, where its row locks could make sign-ins in two processes wait on each
     other. It also makes sure the HMAC key exists before any counting transaction."""
     _hmac_key(p)
+    now = _prune_due(p)
+    if now is not None:
+        p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
+
+
+@contextlib.contextmanager
+def pruning(p: Portal) -> Iterator[None]:
+    """prune(p) on a thread of its own while the caller's bcrypt check runs, joined at the end.
+
+    bcrypt and the database both release the GIL, so the housekeeping runs on the other core
+    instead of adding to the sign-in's time. The caller must hold no write transaction. A
+    prune that fails is logged and due again at the next attempt: the caller's check goes on."""
+    now = _prune_due(p)
+    if now is None:
+        yield
+        return
+
+    def work() -> None:
+        try:
+            p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
+        except Exception as exc:  # noqa: BLE001 - housekeeping: logged, tried again later
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            LOG.warning("dropping stale throttle rows failed: %s", why)
+            with _registry_lock:
+                _pruned.pop(p.db, None)
+
+    worker = threading.Thread(target=work, name="throttle-prune", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+
+
+def _prune_due(p: Portal) -> dt.datetime | None:
+    """Now, if this process last pruned this database over PRUNE_EVERY ago (then marked)."""
     now = p.now()
     with _registry_lock:
         last = _pruned.get(p.db)
         if last is not None and last <= now < last + PRUNE_EVERY:
-            return
+            return None
         _pruned[p.db] = now
-    p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
+    return now
 
 
 def _refusal(p: Portal, cur: Cursor, key: str, limit: int) -> Throttled:
@@ -186,8 +229,10 @@ def clear(p: Portal, cur: Cursor, username: str, source: str) -> None:
 
 
 def forget(cur: Cursor, attempt: Attempt) -> None:
-    """A right attempt that finishes a sign-in: release and clear in one, its two rows go."""
-    throttle_store.delete_throttle_keys(cur, [attempt.address_key, attempt.account_key])
+    """A right attempt that finishes a sign-in: release and clear in one, its two rows go
+    (none to delete if the same serialised transaction found none: DuckDB's pending one)."""
+    if attempt.stored:
+        throttle_store.delete_throttle_keys(cur, [attempt.address_key, attempt.account_key])
 
 
 def ensure_key(p: Portal) -> None:
@@ -241,59 +286,3 @@ def _hmac_key(p: Portal) -> bytes:
     with _registry_lock:
         _keys[p.db] = key
     return key
-
-
-# --- a ceiling on bcrypt work for names that are no account -----------------------------------
-
-
-class _Ceiling:
-    """A token bucket of real dummy-hash checks, and how long the recent ones took."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.tokens = 0.0
-        self.at: dt.datetime | None = None
-        self.took: collections.deque[float] = collections.deque(maxlen=32)
-
-    def take(self, now: dt.datetime, per_minute: int) -> bool:
-        with self.lock:
-            if self.at is None:
-                self.tokens = float(per_minute)
-            else:
-                elapsed = max(0.0, (now - self.at).total_seconds())
-                self.tokens = min(float(per_minute), self.tokens + elapsed * per_minute / 60)
-            self.at = now
-            if self.tokens >= 1 or not self.took:  # nothing measured yet: measure
-                self.tokens = max(0.0, self.tokens - 1)
-                return True
-            return False
-
-    def sample(self) -> float:
-        with self.lock:
-            return secrets.choice(list(self.took))
-
-    def record(self, seconds: float) -> None:
-        with self.lock:
-            self.took.append(seconds)
-
-
-_ceilings: weakref.WeakKeyDictionary[Database, _Ceiling] = weakref.WeakKeyDictionary()
-
-
-def idle(seconds: float) -> None:
-    time.sleep(seconds)  # waits without burning CPU; tests replace it to count the waits
-
-
-def check_unknown(p: Portal, password: str) -> None:
-    """An unknown name costs a wrong password's time: a dummy check, or past the ceiling a wait."""
-    # The wait lasts as long as a recent real check took and uses no CPU: an attacker cycling
-    # names cannot make the server burn its cores, nor tell the two answers apart by their time.
-    with _registry_lock:
-        ceiling = _ceilings.setdefault(p.db, _Ceiling())
-    if not ceiling.take(p.now(), p.settings.unknown_user_checks_per_minute):
-        idle(ceiling.sample())
-        return
-    hashed = passwords.dummy_hash(p.settings.bcrypt_rounds)
-    started = time.perf_counter()
-    passwords.check_password(password, hashed)
-    ceiling.record(time.perf_counter() - started)

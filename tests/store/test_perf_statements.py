@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -173,3 +174,50 @@ def test_admitted_predicts_what_counting_decides_on_every_path(db):
     for name, pairs in results.items():
         assert [counted for _, counted in pairs] == expected, name
         assert [predicted for predicted, _ in pairs] == expected, name
+
+
+def test_a_release_leaves_what_the_update_it_replaces_left_or_no_row_where_that_was_empty(db):
+    """DuckDB's release deletes the rows and puts back the ones still holding something: each
+    ends as `failures - 1` would leave it, except that a row left with no failure and no lock
+    is gone (it decides like no row: the next attempt counts 1 either way)."""
+    later = START + dt.timedelta(seconds=30)
+    with db.write() as cur:
+        uid = user_store.insert_user(cur, "alice", "Alice", Role.USER, "h", START)
+        for prefix in ("new-", "ref-"):
+            throttle_store.insert_attempt(
+                cur, prefix + "once", "address", uid, START, WINDOW, 9, 9, 1
+            )
+            for _ in range(3):
+                throttle_store.insert_attempt(
+                    cur, prefix + "thrice", "account", uid, START, WINDOW, 9, 9, 1
+                )
+            throttle_store.insert_lock(cur, prefix + "locked", uid, 1, START, WINDOW)
+        names = ("once", "thrice", "locked")
+        throttle_store.update_release(cur, *(f"new-{n}" for n in names))
+        cur.execute(  # the statement every release was before (and still is on PostgreSQL)
+            "UPDATE throttle SET failures = greatest(failures - 1, 0) WHERE key LIKE 'ref-%'"
+        )
+        fields = ("scope", "user_id", "failures", "last_failure_at", "expires_at", "locked_until")
+        rows = {
+            n: [throttle_store.get_throttle(cur, f"{side}-{n}") for side in ("new", "ref")]
+            for n in names
+        }
+        following = [
+            throttle_store.insert_attempt(
+                cur, f"{side}-once", "address", uid, later, WINDOW, 9, 9, 1
+            )
+            for side in ("new", "ref")
+        ]
+    emptied = rows["once"][0]
+    assert (
+        emptied is None
+        if db.dialect == "duckdb"
+        else emptied == dataclasses.replace(rows["once"][1], key="new-once")
+    )
+    assert rows["once"][1] is not None and rows["once"][1].failures == 0
+    for name in ("thrice", "locked"):
+        new, ref = rows[name]
+        assert new is not None and ref is not None, name
+        assert [getattr(new, f) for f in fields] == [getattr(ref, f) for f in fields], name
+    assert rows["thrice"][0].failures == 2 and rows["locked"][0].locked_until == WINDOW
+    assert following == [1, 1]

@@ -13,7 +13,7 @@ import pytest
 from portal import events
 from portal.access import accounts, notices, throttle
 from portal.context import Portal
-from portal.errors import InvalidCode
+from portal.errors import InvalidCode, InvalidCredentials
 from portal.twofactor import second_factor, totp
 from portal.ui import account
 from store import audit as audit_store
@@ -88,6 +88,8 @@ def _throttle_rows(p: Portal) -> int:
 def test_a_code_step_that_succeeds_is_one_write_transaction(portal, clock, observed):
     secret, _, who = enrol(portal, clock, add_user(portal, "alice"))
     p, db = observed
+    with pytest.raises(InvalidCredentials):  # an earlier failure keeps both rows at 1
+        accounts.sign_in_password(p, "alice", "wrong password", SOURCE)
     start = _password_step(p, "alice")
     assert _throttle_rows(p) == 2  # the password step's address and account rows, released
     db.writes = 0
@@ -105,14 +107,20 @@ def test_a_code_step_that_succeeds_is_one_write_transaction(portal, clock, obser
     ]
 
 
+@pytest.mark.parametrize("failed_before", [False, True])
 def test_a_right_code_on_duckdb_reads_the_counters_and_deletes_them_without_counting(
-    portal, clock, observed
+    portal, clock, observed, failed_before
 ):
     """DuckDB serialises write transactions: the code step decides from a read and counts only
-    a wrong code, so a right one costs a lookup and the DELETE, no UPDATE of the counters."""
+    a wrong code, so a right one costs a lookup, and the DELETE only if rows are left: a right
+    password with no failure before it released its rows to nothing, and they went."""
     secret, _, who = enrol(portal, clock, add_user(portal, "alice"))
     p, db = observed
+    if failed_before:
+        with pytest.raises(InvalidCredentials):
+            accounts.sign_in_password(p, "alice", "wrong password", SOURCE)
     start = _password_step(p, "alice")
+    assert _throttle_rows(p) == (2 if failed_before else 0)
     statements: list[str] = []
     db.fail = lambda sql, params: statements.append(" ".join(sql.split())) and False
     second_factor.verify_sign_in(
@@ -121,7 +129,9 @@ def test_a_right_code_on_duckdb_reads_the_counters_and_deletes_them_without_coun
     db.fail = None
     on_throttle = [s.split()[0] for s in statements if " throttle" in s]
     assert p.db.dialect == "duckdb"
-    assert on_throttle == ["SELECT", "DELETE"]  # the decision read, then both rows go
+    # the decision read, then (if any are left) both rows go
+    assert on_throttle == (["SELECT", "DELETE"] if failed_before else ["SELECT"])
+    assert _throttle_rows(p) == 0
 
 
 def test_a_failed_sign_in_record_rolls_back_the_used_code(portal, clock, observed):

@@ -4,6 +4,7 @@ limit, keyed by an HMAC so no typed name is stored, pruned, and a ceiling on dum
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -11,15 +12,16 @@ from typing import Any
 
 import pytest
 
-from portal.access import accounts, passwords, throttle
+from portal.access import accounts, ceiling, passwords, throttle
 from portal.clock import FixedClock
 from portal.context import Portal, open_portal
-from portal.errors import InvalidCode, InvalidCredentials, Throttled
+from portal.errors import InvalidCode, InvalidCredentials, StoreUnavailable, Throttled
 from portal.manager import actions, reports
 from portal.models import Role, UserQuery
 from portal.settings import Settings
 from portal.twofactor import second_factor
 from store import audit as audit_store
+from store import throttle as throttle_store
 from tests.conftest import PASSWORD, add_user, enrol
 
 HOME = "198.51.100.7 Firefox"
@@ -175,6 +177,71 @@ def test_stale_rows_are_pruned_by_the_next_failure(portal, clock):
         assert cur.execute("SELECT count(*) FROM throttle").fetchone()[0] == 2  # pair + account
 
 
+def _stale_row(p: Portal, clock: FixedClock, key: str) -> None:
+    """A counter whose window ended a second ago."""
+    ended = clock.now() - dt.timedelta(seconds=1)
+    with p.db.write() as cur:
+        cur.execute(
+            "INSERT INTO throttle (key, scope, failures, last_failure_at, expires_at)"
+            " VALUES (?, 'address', 3, ?, ?)",
+            [key, ended, ended],
+        )
+
+
+def _throttle_keys(p: Portal) -> set[str]:
+    with p.db.read() as cur:
+        return {r[0] for r in cur.execute("SELECT key FROM throttle").fetchall()}
+
+
+def test_stale_counters_are_dropped_on_another_thread_while_the_password_is_checked(
+    portal, clock, monkeypatch
+):
+    add_user(portal, "alice")
+    clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds())  # a prune is due
+    _stale_row(portal, clock, "left-over")
+    seen: list[tuple[str, int]] = []
+    real_check, real_delete = passwords.check_password, throttle_store.delete_stale
+
+    def check(*args: Any) -> bool:  # the real check, noting when it ran and on which thread
+        seen.append(("check", threading.get_ident()))
+        return real_check(*args)
+
+    def delete_stale(*args: Any) -> int:
+        seen.append(("prune", threading.get_ident()))
+        return real_delete(*args)
+
+    monkeypatch.setattr(passwords, "check_password", check)
+    monkeypatch.setattr(throttle_store, "delete_stale", delete_stale)
+    assert accounts.sign_in_password(portal, "alice", PASSWORD, HOME).identity is not None
+    threads = dict(seen)
+    assert set(threads) == {"check", "prune"}
+    assert threads["prune"] != threads["check"] == threading.get_ident()
+    assert "left-over" not in _throttle_keys(portal)  # joined before the sign-in returned
+
+
+def test_a_prune_that_fails_does_not_fail_the_sign_in_and_is_tried_again(
+    portal, clock, monkeypatch, caplog
+):
+    add_user(portal, "alice")
+    clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds())  # a prune is due
+    _stale_row(portal, clock, "left-over")
+    real_delete, calls = throttle_store.delete_stale, []
+
+    def failing_once(*args: Any) -> int:  # fault injection: the first prune's database fails
+        calls.append(args)
+        if len(calls) == 1:
+            raise StoreUnavailable("The database could not complete the request: disk I/O")
+        return real_delete(*args)
+
+    monkeypatch.setattr(throttle_store, "delete_stale", failing_once)
+    assert accounts.sign_in_password(portal, "alice", PASSWORD, HOME).identity is not None
+    assert "left-over" in _throttle_keys(portal)
+    assert "dropping stale throttle rows failed: The database could not" in caplog.text
+    clock.advance(seconds=1)  # not a minute: a failed prune is due again at once
+    assert accounts.sign_in_password(portal, "alice", PASSWORD, HOME).identity is not None
+    assert len(calls) == 2 and "left-over" not in _throttle_keys(portal)
+
+
 def test_failures_older_than_the_window_are_forgotten(portal, clock):
     add_user(portal, "alice")
     fail(portal, clock, "alice", ATTACKER, portal.settings.throttle_after)
@@ -217,7 +284,7 @@ class Timed:
                     self.checks.append(time.perf_counter() - started)
 
         monkeypatch.setattr(passwords, "check_password", check)
-        monkeypatch.setattr(throttle, "idle", self.pauses.append)
+        monkeypatch.setattr(ceiling, "idle", self.pauses.append)
 
 
 @pytest.fixture
