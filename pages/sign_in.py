@@ -112,7 +112,7 @@ else:
     if submitted:
         with errors_shown():
             verified = second_factor.verify_sign_in(
-                portal, waiting.user_id, waiting.password_at, code, source()
+                portal, waiting.user_id, waiting.password_at, code, source(), waiting.username
             )
             left = verified.backup_codes_left
             if left is not None:

@@ -87,8 +87,10 @@ def insert_user(
     return int(row[0])
 
 
-def update_last_sign_in(cur: Cursor, user_id: int, now: dt.datetime) -> None:
-    cur.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [now, user_id])
+def update_last_sign_in(cur: Cursor, user_id: int, now: dt.datetime) -> User | None:
+    """Stamp the account's last sign-in; the account as stamped (None: no such account)."""
+    sql = f"UPDATE users SET last_sign_in_at = ? WHERE id = ? RETURNING {_COLUMNS}"
+    return _user(cur.execute(sql, [now, user_id]).fetchone())
 
 
 def update_password(cur: Cursor, user_id: int, password_hash: str) -> None:

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from portal import events, validate
 from portal.access import ceiling, passwords, throttle
+from portal.access.signed_in import record_sign_in
 from portal.context import Portal
 from portal.errors import (
     ConstraintViolation,
@@ -244,19 +245,10 @@ def complete_sign_in(p: Portal, user: User, source: str, second_factor: bool) ->
 
     def record(cur: Cursor) -> None:  # the code step does this inside its own transaction
         throttle.clear(p, cur, user.username, source)
-        record_sign_in(cur, user, now, source, second_factor)
+        record_sign_in(cur, user.id, user.username, now, source, second_factor)
 
     p.db.transact(record)
     return identity_for(user, now, now if second_factor else None)
-
-
-def record_sign_in(
-    cur: Cursor, user: User, now: dt.datetime, source: str, second_factor: bool
-) -> None:
-    """The last sign-in stamp and the audit row, in the caller's transaction."""
-    how = "password and second factor" if second_factor else "password only"
-    user_store.update_last_sign_in(cur, user.id, now)
-    audit_store.insert_event(cur, now, events.SIGN_IN_OK, user.username, user.username, source, how)
 
 
 def identity_for(

@@ -11,7 +11,8 @@ import datetime as dt
 
 from portal import events
 from portal.access import passwords, throttle
-from portal.access.accounts import Next, PasswordOk, identity_for, next_step, record_sign_in
+from portal.access.accounts import Next, PasswordOk, identity_for, next_step
+from portal.access.signed_in import record_sign_in
 from portal.context import Portal
 from portal.errors import InvalidCredentials, InvalidInput
 from portal.models import Factor, FactorStatus, User
@@ -69,5 +70,5 @@ def _replace(
     active = factor_store.get_factor(cur, user_id, FactorStatus.ACTIVE)
     if locked.reset_expires_at is None and active is None:
         throttle.clear(p, cur, name, source)
-        record_sign_in(cur, changed, now, source, second_factor=False)
+        record_sign_in(cur, user_id, name, now, source, second_factor=False)
     return changed, active

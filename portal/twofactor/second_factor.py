@@ -8,7 +8,8 @@ import secrets
 
 from portal import events
 from portal.access import throttle
-from portal.access.accounts import identity_for, record_sign_in
+from portal.access.accounts import identity_for
+from portal.access.signed_in import record_sign_in
 from portal.context import Portal
 from portal.errors import InvalidCode, InvalidCredentials, InvalidInput, StepUpRequired
 from portal.models import Factor, FactorStatus, Identity, User
@@ -39,9 +40,18 @@ def secret_of(p: Portal, factor: Factor) -> str:
 
 
 def verify_sign_in(
-    p: Portal, user_id: int, password_at: dt.datetime, code: str, source: str
+    p: Portal,
+    user_id: int,
+    password_at: dt.datetime,
+    code: str,
+    source: str,
+    username: str | None = None,
 ) -> Verified:
-    """The code step of sign-in, within a few minutes of the correct password."""
+    """The code step of sign-in, within a few minutes of the correct password.
+
+    `username`: the name the password step found (the sign-in page keeps it). The account is then
+    not read before the code is checked: the stamp of its last sign-in returns it and refuses it
+    if disabled or renamed since, rolling the whole step back. Without it, it is read first."""
     if p.now() - password_at > dt.timedelta(minutes=SIGN_IN_MINUTES):
         raise InvalidCredentials("Your sign-in took too long. Please start again.")
     parsed = _parse_code(code)
@@ -49,17 +59,16 @@ def verify_sign_in(
     # counted afresh anyway. Only the key must be loaded before the transaction counts.
     throttle.ensure_key(p)
 
-    def sign_in(cur: Cursor) -> tuple[User, dt.datetime, bool, int | None]:
+    def sign_in(cur: Cursor) -> tuple[User | None, dt.datetime, int | None]:
         # One transaction: the check, and on success the sign-in's bookkeeping in its commit.
-        user = _usable(user_store.get_user(cur, user_id))
-        ok, left = _check_in(p, cur, user, code, parsed, source, "sign-in", finish=True)
+        name = username or _usable(user_store.get_user(cur, user_id)).username
+        ok, left = _check_in(p, cur, user_id, name, code, parsed, source, "sign-in", finish=True)
         now = p.now()
-        if ok:
-            record_sign_in(cur, user, now, source, second_factor=True)
-        return user, now, ok, left
+        user = record_sign_in(cur, user_id, name, now, source, second_factor=True) if ok else None
+        return user, now, left
 
-    user, now, ok, left = p.db.transact(sign_in)  # re-run whole on a conflict
-    if not ok:
+    user, now, left = p.db.transact(sign_in)  # re-run whole on a conflict
+    if user is None:
         raise InvalidCode()
     return Verified(identity_for(user, now, now), left is not None, left)
 
@@ -126,7 +135,9 @@ def _check_second_factor(
     parsed = _parse_code(code)
     throttle.prune(p)
     ok, left = p.db.transact(  # one transaction, re-run whole on a conflict
-        lambda cur: _check_in(p, cur, user, code, parsed, source, purpose, finish=False)
+        lambda cur: _check_in(
+            p, cur, user.id, user.username, code, parsed, source, purpose, finish=False
+        )
     )
     if not ok:
         raise InvalidCode()
@@ -136,7 +147,8 @@ def _check_second_factor(
 def _check_in(
     p: Portal,
     cur: Cursor,
-    user: User,
+    user_id: int,
+    name: str,
     code: str,
     parsed: tuple[bool, str],
     source: str,
@@ -145,8 +157,8 @@ def _check_in(
 ) -> tuple[bool, int | None]:
     """Count, check, then release the attempt (`finish`: forget its rows) or keep it counted."""
     is_totp, cleaned = parsed
-    attempt = throttle.reserve(p, cur, user.username, user.id, source, seen=finish)
-    factor = factor_store.get_factor(cur, user.id, FactorStatus.ACTIVE)
+    attempt = throttle.reserve(p, cur, name, user_id, source, seen=finish)
+    factor = factor_store.get_factor(cur, user_id, FactorStatus.ACTIVE)
     if factor is None:
         raise InvalidCode("Two-factor authentication is not active for this account.")
     left: int | None = None
@@ -155,7 +167,7 @@ def _check_in(
     else:
         left = _accept_backup_code(p, cur, factor, code)
         ok, kind = left is not None, "backup code"
-    name, now = user.username, p.now()
+    now = p.now()
     if not ok:
         throttle.record_failure(p, cur, attempt, source)
         record_failed_code(cur, now, name, source, purpose, kind)

@@ -243,3 +243,44 @@ def test_the_observer_counts_every_kind_of_transaction(portal):
         pass
     db.transact(lambda cur: None)
     assert db.writes == 2
+
+
+def test_the_pages_code_step_reads_no_account_and_refuses_one_disabled_since(
+    portal, clock, observed
+):
+    """With the name the password step found, the account is not read before the code: the
+    stamp of its last sign-in returns it, and a disabled (or renamed) one rolls it all back."""
+    secret, _, who = enrol(portal, clock, add_user(portal, "alice", display="Alice Ames"))
+    p, db = observed
+    start = _password_step(p, "alice")
+    statements: list[str] = []
+    db.fail = lambda sql, params: statements.append(" ".join(sql.split())) and False
+    done = second_factor.verify_sign_in(
+        p, who.user_id, start.password_at, totp.code_at(secret, clock.now()), SOURCE, "alice"
+    )
+    db.fail = None
+    assert not [s for s in statements if s.startswith("SELECT") and " FROM users " in s]
+    assert (done.identity.username, done.identity.display_name) == ("alice", "Alice Ames")
+    assert done.identity.second_factor_at == clock.now()
+
+    for disable, name in ((True, "alice"), (False, "mallory")):
+        clock.advance(seconds=30)
+        start = _password_step(p, "alice")
+        with p.db.write() as cur:
+            user_store.update_disabled(cur, who.user_id, disable)
+        code = totp.code_at(secret, clock.now())
+        with p.db.read() as cur:
+            before = user_store.get_user(cur, who.user_id).last_sign_in_at
+            events_before = len(audit_store.list_events(cur, "alice", limit=100))
+        with pytest.raises(InvalidCredentials):
+            second_factor.verify_sign_in(p, who.user_id, start.password_at, code, SOURCE, name)
+        with p.db.read() as cur:
+            assert user_store.get_user(cur, who.user_id).last_sign_in_at == before
+            assert len(audit_store.list_events(cur, "alice", limit=100)) == events_before
+        with p.db.write() as cur:
+            user_store.update_disabled(cur, who.user_id, False)
+        # rolled back whole: the code was not used up
+        again = second_factor.verify_sign_in(
+            p, who.user_id, start.password_at, code, SOURCE, "alice"
+        )
+        assert again.identity.user_id == who.user_id
