@@ -104,6 +104,17 @@ def add_user(p: Portal, name: str, role: Role = Role.USER, display: str = "") ->
     return result.identity
 
 
+def stale_counter(p: Portal, clock: FixedClock, key: str) -> None:
+    """A throttle counter whose window ended a second ago (for the prune to drop)."""
+    ended = clock.now() - dt.timedelta(seconds=1)
+    with p.db.write() as cur:
+        cur.execute(
+            "INSERT INTO throttle (key, scope, failures, last_failure_at, expires_at)"
+            " VALUES (?, 'address', 3, ?, ?)",
+            [key, ended, ended],
+        )
+
+
 def enrol(p: Portal, clock: FixedClock, who: Identity) -> tuple[str, list[str], Identity]:
     """Run the whole wizard through the services; returns (secret, backup codes, identity)."""
     view = enrolment.start(p, who, "test")

@@ -55,6 +55,8 @@ from harness import (
 from playwright.sync_api import expect
 from websockets.exceptions import InvalidStatus
 
+from tests.e2e.nginx import start_nginx
+
 pytestmark = pytest.mark.e2e
 
 MANAGER, MANAGER_PW = "kim", "kim-pass-5519"
@@ -247,18 +249,39 @@ def test_the_qr_key_is_served_from_no_url_and_the_csp_is_not_violated(
     assert violations == []  # ... and the portal ran inside it
 
 
-FORGED = "203.0.113.7"
+FORWARDED = "203.0.113.7"
+# A reverse proxy that reports every client as FORWARDED, on the page's requests and on the
+# websocket alike (Chromium sends a page's extra headers on neither websocket handshakes nor
+# through a proxy it does not know of, so a real proxy is what can say it).
+PROXY = """
+server {{
+    listen 127.0.0.1:{{port}};
+    location / {{
+        proxy_pass http://127.0.0.1:{portal};
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+        proxy_set_header X-Forwarded-For {forwarded};
+    }}
+}}
+"""
 
 
-@pytest.mark.parametrize(("trusted", "audited"), [("", "127.0.0.1"), ("127.0.0.1", FORGED)])
+@pytest.mark.parametrize(("trusted", "audited"), [("", "127.0.0.1"), ("127.0.0.1", FORWARDED)])
 def test_forwarded_for_counts_only_from_trusted_proxies(
     browser: Any, tmp_path: Path, trusted: str, audited: str
 ) -> None:
     env = portal_env(PORTAL_TRUSTED_PROXIES=trusted)
     server = seeded_portal(tmp_path, env, [(USER, USER_PW, "user")])
-    context = browser.new_context(extra_http_headers={"X-Forwarded-For": FORGED})
+    context = browser.new_context()
     try:
-        _sign_in(server, context.new_page(), USER, USER_PW)
+        blocks = PROXY.format(portal=server.port, forwarded=FORWARDED)
+        with start_nginx(tmp_path, blocks) as proxy:
+            page = context.new_page()
+            open_app(page, proxy.url, ready=page.get_by_role("heading", name="Sign in"))
+            portal_sign_in(page, USER, USER_PW)
+            expect_signed_in(page, USER)
     finally:
         context.close()
         server.stop()

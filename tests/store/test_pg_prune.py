@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from portal.clock import FixedClock
 from portal.context import Portal, open_portal
 from portal.errors import InvalidCredentials
 from portal.settings import Settings
-from tests.conftest import PASSWORD, START
+from tests.conftest import PASSWORD, START, stale_counter
 from tests.store.conftest import database_target
 
 
@@ -71,19 +70,9 @@ def test_a_sign_in_does_not_wait_for_a_stale_row_another_transaction_holds(pg_po
 
 def test_stale_counters_are_dropped_at_most_once_a_minute(pg_portal) -> None:
     p, clock = pg_portal
-
-    def stale_row(key: str) -> None:  # a counter whose window ended a second ago
-        ended = clock.now() - dt.timedelta(seconds=1)
-        with p.db.write() as cur:
-            cur.execute(
-                "INSERT INTO throttle (key, scope, failures, last_failure_at, expires_at)"
-                " VALUES (?, 'address', 3, ?, ?)",
-                [key, ended, ended],
-            )
-
     with pytest.raises(InvalidCredentials):  # the first attempt of this process prunes
         accounts.sign_in_password(p, "bob", "wrong", "10.0.0.8 x")
-    stale_row("left-over")
+    stale_counter(p, clock, "left-over")
     clock.advance(seconds=30)
     with pytest.raises(InvalidCredentials):  # pruned 30 s ago: not again yet
         accounts.sign_in_password(p, "carol", "wrong", "10.0.0.7 x")

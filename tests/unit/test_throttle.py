@@ -4,7 +4,6 @@ limit, keyed by an HMAC so no typed name is stored, pruned, and a ceiling on dum
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from portal.settings import Settings
 from portal.twofactor import second_factor
 from store import audit as audit_store
 from store import throttle as throttle_store
-from tests.conftest import PASSWORD, add_user, enrol
+from tests.conftest import PASSWORD, add_user, enrol, stale_counter
 
 HOME = "198.51.100.7 Firefox"
 ATTACKER = "203.0.113.9 Chrome"
@@ -177,17 +176,6 @@ def test_stale_rows_are_pruned_by_the_next_failure(portal, clock):
         assert cur.execute("SELECT count(*) FROM throttle").fetchone()[0] == 2  # pair + account
 
 
-def _stale_row(p: Portal, clock: FixedClock, key: str) -> None:
-    """A counter whose window ended a second ago."""
-    ended = clock.now() - dt.timedelta(seconds=1)
-    with p.db.write() as cur:
-        cur.execute(
-            "INSERT INTO throttle (key, scope, failures, last_failure_at, expires_at)"
-            " VALUES (?, 'address', 3, ?, ?)",
-            [key, ended, ended],
-        )
-
-
 def _throttle_keys(p: Portal) -> set[str]:
     with p.db.read() as cur:
         return {r[0] for r in cur.execute("SELECT key FROM throttle").fetchall()}
@@ -198,7 +186,7 @@ def test_stale_counters_are_dropped_on_another_thread_while_the_password_is_chec
 ):
     add_user(portal, "alice")
     clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds())  # a prune is due
-    _stale_row(portal, clock, "left-over")
+    stale_counter(portal, clock, "left-over")
     seen: list[tuple[str, int]] = []
     real_check, real_delete = passwords.check_password, throttle_store.delete_stale
 
@@ -224,7 +212,7 @@ def test_a_prune_that_fails_does_not_fail_the_sign_in_and_is_tried_again(
 ):
     add_user(portal, "alice")
     clock.advance(seconds=throttle.PRUNE_EVERY.total_seconds())  # a prune is due
-    _stale_row(portal, clock, "left-over")
+    stale_counter(portal, clock, "left-over")
     real_delete, calls = throttle_store.delete_stale, []
 
     def failing_once(*args: Any) -> int:  # fault injection: the first prune's database fails
