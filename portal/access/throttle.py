@@ -79,7 +79,10 @@ def reserve(
     rules = _rules(p, address_key, account_key)
     username = subject_for(name) if user_id is not None else None
     pending = seen and cur.dialect == "duckdb"
-    counted, stored = _decide(p, cur, rules) if pending else _count(p, cur, rules, user_id, seen)
+    if pending:
+        counted, stored = _decide(p, cur, rules)
+    else:
+        counted, stored = _count(p, cur, rules, user_id, seen), True
     if address_key not in counted:  # raising rolls the account's count back too
         raise _refusal(p, cur, address_key, p.settings.lockout_after)
     if account_key not in counted:
@@ -111,10 +114,10 @@ def _decide(
 
 def _count(
     p: Portal, cur: Cursor, rules: list[throttle_store.Rule], user_id: int | None, seen: bool
-) -> tuple[dict[str, int], bool]:
+) -> dict[str, int]:
     now, base = p.now(), p.settings.throttle_base_seconds
     expires = now + dt.timedelta(minutes=p.settings.lockout_minutes)
-    return throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen), True
+    return throttle_store.insert_attempts(cur, rules, user_id, now, expires, base, seen)
 
 
 def count_now(p: Portal, cur: Cursor, attempt: Attempt) -> Attempt:
@@ -122,7 +125,7 @@ def count_now(p: Portal, cur: Cursor, attempt: Attempt) -> Attempt:
     if not attempt.pending:
         return attempt
     rules = _rules(p, attempt.address_key, attempt.account_key)
-    counted, _ = _count(p, cur, rules, attempt.user_id, True)
+    counted = _count(p, cur, rules, attempt.user_id, True)
     if len(counted) != len(rules):  # cannot happen: the same serialised transaction decided it
         raise RuntimeError("the throttle changed inside one write transaction")
     at_address, anywhere = counted[attempt.address_key], counted[attempt.account_key]
@@ -139,7 +142,7 @@ def prune(p: Portal) -> None:
     _hmac_key(p)
     now = _prune_due(p)
     if now is not None:
-        p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
+        _drop_stale(p, now)
 
 
 @contextlib.contextmanager
@@ -156,7 +159,7 @@ def pruning(p: Portal) -> Iterator[None]:
 
     def work() -> None:
         try:
-            p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
+            _drop_stale(p, now)
         except Exception as exc:  # noqa: BLE001 - housekeeping: logged, tried again later
             why = " ".join(str(exc).split()) or type(exc).__name__
             LOG.warning("dropping stale throttle rows failed: %s", why)
@@ -169,6 +172,10 @@ def pruning(p: Portal) -> Iterator[None]:
         yield
     finally:
         worker.join()
+
+
+def _drop_stale(p: Portal, now: dt.datetime) -> None:
+    p.db.transact(lambda cur: throttle_store.delete_stale(cur, now))
 
 
 def _prune_due(p: Portal) -> dt.datetime | None:
